@@ -1,0 +1,162 @@
+//! The one capture entry point. Every trigger builds a `Request` and calls
+//! `submit`; nothing else takes a snapshot.
+//!
+//! On the JS thread: open the sink (so a bad directory fails at once), start
+//! the writer thread, take and serialize the snapshot into the bounded chunk
+//! queue, delete it, return freed memory to the OS. The writer thread finishes
+//! the file, then hops back to the JS thread to settle.
+//!
+//! One snapshot at a time per isolate: a request made while one is being
+//! captured or written waits in a FIFO and starts when the previous file is
+//! complete, so two snapshots' memory never overlaps.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use napi::Env;
+
+use crate::destination::Destination;
+use crate::engine;
+use crate::error::{LgError, LgResult};
+use crate::js_thread::JsThread;
+use crate::memory;
+use crate::sink;
+use crate::writer;
+
+pub struct Request {
+    pub dest: Destination,
+    /// What asked for the snapshot (`'api'`, or the caller's label).
+    pub reason: String,
+}
+
+/// What one completed snapshot produced and cost.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub raw_bytes: u64,
+    pub gzip: Option<u32>,
+    pub reason: String,
+    pub heap_used: u64,
+    /// How long the JS thread was blocked (take + serialize + delete).
+    pub block_ms: f64,
+    /// From the request's start to the file's rename.
+    pub total_ms: f64,
+    pub rss_before: u64,
+    pub rss_after: u64,
+}
+
+/// Receives the outcome on the JS thread.
+pub type Settle = Box<dyn FnOnce(&Env, LgResult<Snapshot>) + Send>;
+
+/// What the JS thread learned while capturing, handed to the writer.
+struct Captured {
+    heap_used: u64,
+    block_ms: f64,
+    rss_before: u64,
+    rss_after: u64,
+}
+
+#[derive(Default)]
+struct Gate {
+    busy: bool,
+    waiting: VecDeque<(Request, Settle)>,
+}
+
+thread_local! {
+    // Per isolate: each isolate (main or worker) runs on its own thread.
+    static GATE: RefCell<Gate> = RefCell::default();
+}
+
+/// Captures `request` now, or after the snapshot in progress on this isolate.
+pub fn submit(env: &Env, request: Request, settle: Settle) {
+    let now = GATE.with_borrow_mut(|gate| {
+        if gate.busy {
+            gate.waiting.push_back((request, settle));
+            None
+        } else {
+            gate.busy = true;
+            Some((request, settle))
+        }
+    });
+    if let Some((request, settle)) = now {
+        start(env, request, settle);
+    }
+}
+
+fn start(env: &Env, request: Request, settle: Settle) {
+    if let Err(e) = capture(env, request, settle) {
+        finish(env, Err(e.0), e.1);
+    }
+}
+
+/// A failure before the writer took over, with the settle it still owes.
+struct Early(LgError, Settle);
+
+fn capture(env: &Env, request: Request, settle: Settle) -> Result<(), Early> {
+    let started = Instant::now();
+    let hop = match JsThread::new(env) {
+        Ok(hop) => hop,
+        Err(e) => return Err(Early(LgError::capture(e.reason), settle)),
+    };
+    let sink = match sink::open(&request.dest) {
+        Ok(sink) => sink,
+        Err(e) => return Err(Early(e, settle)),
+    };
+    let engine = match engine::select(env) {
+        Ok(engine) => engine,
+        Err(e) => return Err(Early(e.with_path(&request.dest.path), settle)),
+    };
+    let Request { dest, reason } = request;
+    let final_path = dest.path.clone();
+    let mut queue = writer::spawn(sink, writer::STALL, move |result| {
+        let snapshot = result.map(|done: writer::Finished<Captured>| Snapshot {
+            path: done.written.path,
+            bytes: done.written.bytes,
+            raw_bytes: done.raw_bytes,
+            gzip: dest.gzip,
+            reason,
+            heap_used: done.capture.heap_used,
+            block_ms: done.capture.block_ms,
+            total_ms: ms(started),
+            rss_before: done.capture.rss_before,
+            rss_after: done.capture.rss_after,
+        });
+        hop.run(move |env| finish(env, snapshot, settle));
+    });
+
+    let rss_before = memory::rss();
+    let blocked = Instant::now();
+    let outcome = engine.heap_used().and_then(|heap_used| {
+        engine.write_snapshot(&mut |chunk| queue.push(chunk))?;
+        Ok(heap_used)
+    });
+    memory::release_free_pages();
+    let captured = outcome.map(|heap_used| Captured {
+        heap_used,
+        block_ms: ms(blocked),
+        rss_before,
+        rss_after: memory::rss(),
+    });
+    queue.close(captured.map_err(|e| e.with_path(&final_path)));
+    Ok(())
+}
+
+/// On the JS thread: settles one request, then starts the next waiting one.
+fn finish(env: &Env, result: LgResult<Snapshot>, settle: Settle) {
+    settle(env, result);
+    let next = GATE.with_borrow_mut(|gate| {
+        let next = gate.waiting.pop_front();
+        gate.busy = next.is_some();
+        next
+    });
+    if let Some((request, settle)) = next {
+        start(env, request, settle);
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}

@@ -1,0 +1,246 @@
+//! Validated configuration: process-wide defaults (`configure`) and per-call
+//! options (`snapshot`). Every bad value is a `TypeError` naming the option,
+//! what it got and what it accepts; unknown option names are refused too, so
+//! a typo cannot silently fall back to a default.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use napi::bindgen_prelude::{Either, JsObjectValue, Object, Unknown};
+use napi::{JsValue, ValueType};
+
+use crate::error::{LgError, LgResult};
+
+/// Process-wide defaults set by `configure()`.
+#[derive(Clone, Debug, Default)]
+pub struct Defaults {
+    /// Absolute directory for snapshots; `None` means the process's cwd at capture time.
+    pub dir: Option<PathBuf>,
+    /// gzip level, `None` for an uncompressed `.heapsnapshot`.
+    pub gzip: Option<u32>,
+}
+
+static DEFAULTS: Mutex<Defaults> = Mutex::new(Defaults {
+    dir: None,
+    gzip: None,
+});
+
+pub fn defaults() -> Defaults {
+    DEFAULTS.lock().unwrap().clone()
+}
+
+/// Applies `configure()` options over the current defaults (options left out keep their value).
+pub fn configure(options: ConfigureOptions) -> LgResult<()> {
+    let mut next = defaults();
+    if let Some(dir) = options.dir {
+        next.dir = Some(absolute(&dir)?);
+    }
+    if let Some(gzip) = options.gzip {
+        next.gzip = gzip_level(gzip);
+    }
+    *DEFAULTS.lock().unwrap() = next;
+    Ok(())
+}
+
+/// Process-wide defaults for every later snapshot.
+#[napi(object)]
+pub struct ConfigureOptions {
+    /// Directory for snapshot files (relative paths are resolved against the cwd now).
+    /// Default: the process's current directory at the time of each snapshot.
+    pub dir: Option<String>,
+    /// `true` (level 1), `false`, or a gzip level 1–9. Default `false`. Level 1
+    /// keeps pace with V8; higher levels cost JS-thread time through back-pressure.
+    pub gzip: Option<Either<bool, u32>>,
+}
+
+/// Options of one `snapshot()` call; each overrides the `configure()` default.
+#[napi(object)]
+pub struct SnapshotOptions {
+    /// Directory to write into.
+    pub dir: Option<String>,
+    /// File name (joined to `dir`) or absolute path. Default
+    /// `heapdump-<seconds>.<microseconds>.heapsnapshot` from the wall clock.
+    /// `.gz` is appended when gzip is on and the name lacks it.
+    pub filename: Option<String>,
+    /// `true` (level 1), `false`, or a gzip level 1–9.
+    pub gzip: Option<Either<bool, u32>>,
+    /// A label carried into the result (default `'api'`).
+    pub reason: Option<String>,
+}
+
+const GZIP_ACCEPTS: &str = "true, false, or an integer gzip level 1-9";
+
+pub fn gzip_level(gzip: Either<bool, u32>) -> Option<u32> {
+    match gzip {
+        Either::A(false) => None,
+        Either::A(true) => Some(1),
+        Either::B(level) => Some(level),
+    }
+}
+
+pub fn parse_configure(value: Unknown) -> LgResult<ConfigureOptions> {
+    let r = Reader::new(value, "configure()", &["dir", "gzip"])?
+        .ok_or_else(|| LgError::config("configure() expects an options object"))?;
+    Ok(ConfigureOptions {
+        dir: r.path("dir")?,
+        gzip: r.gzip("gzip")?,
+    })
+}
+
+pub fn parse_snapshot(value: Option<Unknown>) -> LgResult<SnapshotOptions> {
+    let reader = match value {
+        Some(v) => Reader::new(v, "snapshot()", &["dir", "filename", "gzip", "reason"])?,
+        None => None,
+    };
+    let Some(r) = reader else {
+        return Ok(SnapshotOptions {
+            dir: None,
+            filename: None,
+            gzip: None,
+            reason: None,
+        });
+    };
+    Ok(SnapshotOptions {
+        dir: r.path("dir")?,
+        filename: r.path("filename")?,
+        gzip: r.gzip("gzip")?,
+        reason: r.reason("reason")?,
+    })
+}
+
+/// Reads the properties of a JS options object with precise errors.
+struct Reader<'env> {
+    object: Object<'env>,
+    what: &'static str,
+}
+
+impl<'env> Reader<'env> {
+    /// `undefined`/`null` give `None`; anything but a plain object is refused.
+    fn new(value: Unknown<'env>, what: &'static str, known: &[&str]) -> LgResult<Option<Self>> {
+        match value.get_type().map_err(napi_failure)? {
+            ValueType::Undefined | ValueType::Null => return Ok(None),
+            ValueType::Object => {}
+            _ => {
+                return Err(LgError::config(format!(
+                    "{what} expects an options object, got {}",
+                    describe(&value)
+                )))
+            }
+        }
+        let object = Object::from_raw(value.value().env, value.raw());
+        for key in Object::keys(&object).map_err(napi_failure)? {
+            if !known.contains(&key.as_str()) {
+                return Err(LgError::config(format!(
+                    "unknown option `{key}` for {what}; accepted options: {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(Some(Reader { object, what }))
+    }
+
+    fn get(&self, key: &str) -> LgResult<Option<Unknown<'env>>> {
+        let v: Unknown = self.object.get_named_property(key).map_err(napi_failure)?;
+        Ok(match v.get_type().map_err(napi_failure)? {
+            ValueType::Undefined => None,
+            _ => Some(v),
+        })
+    }
+
+    fn invalid(&self, key: &str, got: &Unknown, accepts: &str) -> LgError {
+        LgError::config(format!(
+            "invalid option `{key}` for {}: got {}; accepted: {accepts}",
+            self.what,
+            describe(got)
+        ))
+    }
+
+    /// A non-empty string without NUL bytes.
+    fn path(&self, key: &str) -> LgResult<Option<String>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        match string_of(&v) {
+            Some(s) if !s.is_empty() && !s.contains('\0') => Ok(Some(s)),
+            _ => Err(self.invalid(key, &v, "a non-empty path string")),
+        }
+    }
+
+    fn reason(&self, key: &str) -> LgResult<Option<String>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        match string_of(&v) {
+            Some(s) if !s.is_empty() && s.len() <= 64 && !s.chars().any(char::is_control) => {
+                Ok(Some(s))
+            }
+            _ => Err(self.invalid(key, &v, "a string of 1-64 printable characters")),
+        }
+    }
+
+    fn gzip(&self, key: &str) -> LgResult<Option<Either<bool, u32>>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        match v.get_type().map_err(napi_failure)? {
+            ValueType::Boolean => {
+                let b: bool = unsafe { v.cast() }.map_err(napi_failure)?;
+                Ok(Some(Either::A(b)))
+            }
+            ValueType::Number => {
+                let n: f64 = unsafe { v.cast() }.map_err(napi_failure)?;
+                if n.fract() == 0.0 && (1.0..=9.0).contains(&n) {
+                    Ok(Some(Either::B(n as u32)))
+                } else {
+                    Err(self.invalid(key, &v, GZIP_ACCEPTS))
+                }
+            }
+            _ => Err(self.invalid(key, &v, GZIP_ACCEPTS)),
+        }
+    }
+}
+
+fn string_of(v: &Unknown) -> Option<String> {
+    (v.get_type().ok()? == ValueType::String)
+        .then(|| unsafe { v.cast::<String>() }.ok())
+        .flatten()
+}
+
+/// A short description of a JS value for error messages: `'yes' (string)`, `0 (number)`.
+fn describe(v: &Unknown) -> String {
+    let ty = v.get_type().unwrap_or(ValueType::Unknown);
+    match ty {
+        ValueType::String => {
+            let s = string_of(v).unwrap_or_default();
+            let short: String = s.chars().take(40).collect();
+            format!("{short:?} (string)")
+        }
+        ValueType::Number => {
+            let n: f64 = unsafe { v.cast() }.unwrap_or(f64::NAN);
+            format!("{n} (number)")
+        }
+        ValueType::Boolean => {
+            let b: bool = unsafe { v.cast() }.unwrap_or_default();
+            format!("{b} (boolean)")
+        }
+        ValueType::Null => "null".to_string(),
+        other => format!("a value of type {other}"),
+    }
+}
+
+fn napi_failure(e: napi::Error) -> LgError {
+    LgError::config(format!("cannot read options: {}", e.reason))
+}
+
+/// Resolves `path` against the process's current directory.
+pub fn absolute(path: &str) -> LgResult<PathBuf> {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        return Ok(p.to_path_buf());
+    }
+    std::env::current_dir().map(|cwd| cwd.join(p)).map_err(|e| {
+        LgError::config(format!(
+            "cannot resolve `{path}`: no current directory ({e})"
+        ))
+    })
+}

@@ -1,0 +1,62 @@
+//! How V8 is reached. The per-ABI C++ shim is the engine; when this build has
+//! no shim for the running Node (a newer major than it was built for), on-demand
+//! snapshots fall back to Node's own `v8` module, with a one-time warning,
+//! instead of leakguard failing to load.
+
+mod node_v8;
+mod shim;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+
+use napi::{Env, JsValue};
+
+use crate::error::LgResult;
+use crate::process;
+
+pub use shim::{Shim, BUILT_ABIS};
+
+/// One V8 heap snapshot source; runs on the isolate's own thread.
+pub trait Engine {
+    /// V8's used heap size in bytes.
+    fn heap_used(&self) -> LgResult<u64>;
+    /// Takes a snapshot and streams its JSON to `out` chunk by chunk; `out`
+    /// returning `false` aborts. The snapshot is deleted before returning.
+    fn write_snapshot(&self, out: &mut dyn FnMut(&[u8]) -> bool) -> LgResult<()>;
+}
+
+static SHIM: OnceLock<Result<Shim, String>> = OnceLock::new();
+
+/// The shim for the running Node, loaded once per process; `Err` says why not.
+pub fn shim(env: &Env) -> &'static Result<Shim, String> {
+    SHIM.get_or_init(|| match process::node_abi(env) {
+        Ok(abi) => Shim::load(abi),
+        Err(e) => Err(format!("cannot read process.versions.modules: {e}")),
+    })
+}
+
+/// The engine for a JS-callable context on `env`'s thread.
+pub fn select(env: &Env) -> LgResult<Box<dyn Engine + '_>> {
+    match shim(env) {
+        Ok(shim) => Ok(Box::new(shim)),
+        Err(why) => {
+            warn_fallback_once(env, why);
+            Ok(Box::new(node_v8::NodeV8::new(env)?))
+        }
+    }
+}
+
+fn warn_fallback_once(env: &Env, why: &str) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if WARNED.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let message = format!(
+        "leakguard: {why}. On-demand snapshots fall back to Node's v8 module (the JSON is \
+         buffered in memory before it is written); upgrade leakguard for native capture."
+    );
+    if let Ok(text) = env.create_string(&message) {
+        // A warning that cannot be emitted must not fail the snapshot itself.
+        let _ = process::emit_warning(env, text.to_unknown(), "LEAKGUARD_NO_SHIM");
+    }
+}

@@ -1,0 +1,141 @@
+//! Loads the C++ shim built for the running Node ABI (`v8_shim.cc`) and
+//! calls it. The shim sits beside the addon as `leakguard-v8-abi<N>.so`
+//! (`LEAKGUARD_SHIM_DIR` overrides the directory). It is opened with
+//! RTLD_NOW, so a shim that does not match the running V8 fails here, cleanly,
+//! rather than at the first call.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+
+use super::Engine;
+use crate::error::{LgError, LgResult};
+
+// The C ABI of v8_shim.cc.
+type ChunkFn = unsafe extern "C" fn(ctx: *mut c_void, data: *const c_char, len: c_int) -> c_int;
+type AbiFn = unsafe extern "C" fn() -> c_int;
+type TakeFn =
+    unsafe extern "C" fn(expose_internals: c_int, expose_numerics: c_int) -> *const c_void;
+type SerializeFn = unsafe extern "C" fn(*const c_void, ChunkFn, *mut c_void, c_int) -> c_int;
+type DeleteFn = unsafe extern "C" fn(*const c_void);
+type HeapStatsFn = unsafe extern "C" fn(used: *mut usize, limit: *mut usize) -> c_int;
+
+/// V8's preferred chunk size in Node's own snapshot writer.
+const CHUNK: c_int = 64 * 1024;
+
+pub struct Shim {
+    pub path: PathBuf,
+    take: TakeFn,
+    serialize: SerializeFn,
+    delete: DeleteFn,
+    heap_stats: HeapStatsFn,
+    // Keeps the function pointers above valid; never unloaded.
+    _library: Library,
+}
+
+/// The ABIs this build ships shims for (set by build.rs).
+pub const BUILT_ABIS: &str = env!("LEAKGUARD_SHIM_ABIS");
+
+impl Shim {
+    pub fn load(abi: u32) -> Result<Shim, String> {
+        let dir = match std::env::var_os("LEAKGUARD_SHIM_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None => addon_dir().ok_or("cannot locate the leakguard addon on disk")?,
+        };
+        let path = dir.join(format!("leakguard-v8-abi{abi}.so"));
+        if !path.is_file() {
+            return Err(format!(
+                "no V8 shim for this Node (NODE_MODULE_VERSION {abi}) at {}; this build \
+                 supports NODE_MODULE_VERSION {BUILT_ABIS}",
+                path.display()
+            ));
+        }
+        // SAFETY: the shim has no initialisers; RTLD_NOW resolves every V8
+        // symbol against the running node now, so a mismatch is an Err here.
+        let library = unsafe { Library::open(Some(&path), RTLD_NOW | RTLD_LOCAL) }
+            .map_err(|e| format!("cannot load {}: {e}", path.display()))?;
+        // SAFETY: the types match v8_shim.cc's extern "C" declarations.
+        let err = |e: libloading::Error| format!("{}: {e}", path.display());
+        let shim = unsafe {
+            let abi_of: AbiFn = *library.get(b"lg_shim_abi\0").map_err(err)?;
+            let built = abi_of();
+            if built != abi as c_int {
+                return Err(format!(
+                    "{} was built for NODE_MODULE_VERSION {built}, not {abi}",
+                    path.display()
+                ));
+            }
+            Shim {
+                path: path.clone(),
+                take: *library.get::<TakeFn>(b"lg_take_snapshot\0").map_err(err)?,
+                serialize: *library.get::<SerializeFn>(b"lg_serialize\0").map_err(err)?,
+                delete: *library
+                    .get::<DeleteFn>(b"lg_delete_snapshot\0")
+                    .map_err(err)?,
+                heap_stats: *library
+                    .get::<HeapStatsFn>(b"lg_heap_stats\0")
+                    .map_err(err)?,
+                _library: library,
+            }
+        };
+        Ok(shim)
+    }
+}
+
+impl Engine for &'static Shim {
+    fn heap_used(&self) -> LgResult<u64> {
+        let (mut used, mut limit) = (0usize, 0usize);
+        // SAFETY: plain out-parameters.
+        match unsafe { (self.heap_stats)(&mut used, &mut limit) } {
+            0 => Err(LgError::capture("no V8 isolate on this thread")),
+            _ => Ok(used as u64),
+        }
+    }
+
+    fn write_snapshot(&self, out: &mut dyn FnMut(&[u8]) -> bool) -> LgResult<()> {
+        // SAFETY: takes a snapshot of the isolate entered on this thread.
+        let snapshot = unsafe { (self.take)(0, 0) };
+        if snapshot.is_null() {
+            return Err(LgError::capture("no V8 isolate on this thread"));
+        }
+        let mut out: &mut dyn FnMut(&[u8]) -> bool = out;
+        let ctx = (&mut out as *mut &mut dyn FnMut(&[u8]) -> bool).cast::<c_void>();
+        // SAFETY: `ctx` outlives the call; `snapshot` is deleted exactly once.
+        let complete = unsafe {
+            let complete = (self.serialize)(snapshot, on_chunk, ctx, CHUNK);
+            (self.delete)(snapshot);
+            complete
+        };
+        match complete {
+            0 => Err(LgError::capture("heap snapshot serialization was aborted")),
+            _ => Ok(()),
+        }
+    }
+}
+
+unsafe extern "C" fn on_chunk(ctx: *mut c_void, data: *const c_char, len: c_int) -> c_int {
+    // SAFETY: `ctx` is the `&mut dyn FnMut` passed by `write_snapshot`, and V8
+    // hands a valid buffer of `len` bytes.
+    let out = unsafe { &mut *ctx.cast::<&mut dyn FnMut(&[u8]) -> bool>() };
+    let chunk = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len.max(0) as usize) };
+    // Never unwind into V8's C++ frames.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| out(chunk))) {
+        Ok(true) => 0,
+        _ => 1,
+    }
+}
+
+/// The directory of the loaded addon (`leakguard.<platform>.node`).
+fn addon_dir() -> Option<PathBuf> {
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr only reads the loader's tables for this code address.
+    let found = unsafe { libc::dladdr(addon_dir as *const c_void, &mut info) };
+    if found == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    let file = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
+    let file = Path::new(std::ffi::OsStr::from_bytes(file.to_bytes()));
+    file.parent().map(Path::to_path_buf)
+}

@@ -1,0 +1,83 @@
+// The only C++ in leakguard: V8 heap-profiler calls behind a C ABI.
+// Compiled once per NODE_MODULE_VERSION (the V8 C++ API is not ABI-stable),
+// loaded by Rust at runtime. No policy here: every decision lives in Rust.
+// Only scalar-argument V8 entry points are used, so a layout change in an
+// options struct cannot silently corrupt a call.
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node_version.h"
+#include "v8-profiler.h"
+#include "v8.h"
+
+typedef int (*lg_chunk_fn)(void* ctx, const char* data, int len);
+
+namespace {
+
+class ChunkStream final : public v8::OutputStream {
+ public:
+  ChunkStream(lg_chunk_fn fn, void* ctx, int chunk_size)
+      : fn_(fn), ctx_(ctx), chunk_size_(chunk_size) {}
+  int GetChunkSize() override { return chunk_size_; }
+  WriteResult WriteAsciiChunk(char* data, int size) override {
+    return fn_(ctx_, data, size) == 0 ? kContinue : kAbort;
+  }
+  void EndOfStream() override { ended_ = true; }
+  bool ended() const { return ended_; }
+
+ private:
+  lg_chunk_fn fn_;
+  void* ctx_;
+  int chunk_size_;
+  bool ended_ = false;
+};
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) int lg_shim_abi(void) {
+  return NODE_MODULE_VERSION;
+}
+
+// Snapshot of the isolate running on the calling thread; NULL if there is none.
+__attribute__((visibility("default"))) const void* lg_take_snapshot(
+    int expose_internals, int expose_numerics) {
+  v8::Isolate* isolate = v8::Isolate::TryGetCurrent();
+  if (isolate == nullptr) return nullptr;
+  v8::HandleScope scope(isolate);
+  return isolate->GetHeapProfiler()->TakeHeapSnapshot(
+      static_cast<v8::ActivityControl*>(nullptr), nullptr,
+      expose_internals == 0, expose_numerics != 0);
+}
+
+// Returns 1 when V8 reached the end of the stream, 0 when the callback aborted.
+__attribute__((visibility("default"))) int lg_serialize(const void* snapshot,
+                                                        lg_chunk_fn fn,
+                                                        void* ctx,
+                                                        int chunk_size) {
+  ChunkStream stream(fn, ctx, chunk_size);
+  static_cast<const v8::HeapSnapshot*>(snapshot)->Serialize(
+      &stream, v8::HeapSnapshot::kJSON);
+  return stream.ended() ? 1 : 0;
+}
+
+__attribute__((visibility("default"))) void lg_delete_snapshot(
+    const void* snapshot) {
+  const_cast<v8::HeapSnapshot*>(static_cast<const v8::HeapSnapshot*>(snapshot))
+      ->Delete();
+}
+
+// Returns 0 when the calling thread has no isolate.
+__attribute__((visibility("default"))) int lg_heap_stats(size_t* used,
+                                                         size_t* limit) {
+  v8::Isolate* isolate = v8::Isolate::TryGetCurrent();
+  if (isolate == nullptr) return 0;
+  v8::HeapStatistics stats;
+  isolate->GetHeapStatistics(&stats);
+  *used = stats.used_heap_size();
+  *limit = stats.heap_size_limit();
+  return 1;
+}
+
+}  // extern "C"

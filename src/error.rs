@@ -1,0 +1,191 @@
+//! One error type for every failure, surfaced in JS as an `Error` with a
+//! stable `code` and the facts that explain it.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use std::ptr;
+
+use napi::bindgen_prelude::{JsObjectValue, Object, Unknown};
+use napi::{sys, Env, JsValue};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// A bad option or argument (thrown as a `TypeError`).
+    Config,
+    /// Creating, writing, syncing or renaming the snapshot file failed.
+    Write,
+    /// V8 could not produce the snapshot.
+    Capture,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Config => "ERR_LEAKGUARD_CONFIG",
+            Code::Write => "ERR_LEAKGUARD_WRITE",
+            Code::Capture => "ERR_LEAKGUARD_CAPTURE",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LgError {
+    pub code: Code,
+    pub message: String,
+    /// The file the error is about (the final snapshot path).
+    pub path: Option<PathBuf>,
+    /// The failed system call and its errno, for I/O errors.
+    pub os: Option<OsCause>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OsCause {
+    pub syscall: &'static str,
+    pub errno: i32,
+}
+
+pub type LgResult<T> = Result<T, LgError>;
+
+impl LgError {
+    pub fn config(message: impl Into<String>) -> Self {
+        LgError {
+            code: Code::Config,
+            message: message.into(),
+            path: None,
+            os: None,
+        }
+    }
+
+    pub fn capture(message: impl Into<String>) -> Self {
+        LgError {
+            code: Code::Capture,
+            message: message.into(),
+            path: None,
+            os: None,
+        }
+    }
+
+    /// A failed system call on the snapshot file `path` (the final name).
+    pub fn io(syscall: &'static str, path: &Path, err: &io::Error) -> Self {
+        let errno = err.raw_os_error();
+        let name = errno.map(errno_name).unwrap_or("EIO");
+        let hint = match name {
+            "ENOENT" => " (the directory does not exist; create it or configure another `dir`)",
+            "EACCES" | "EPERM" => " (permission denied; choose a writable `dir`)",
+            "ENOSPC" | "EDQUOT" => " (the disk is full; free space or write elsewhere)",
+            "EROFS" => " (read-only file system; choose a writable `dir`)",
+            "ENOTDIR" => " (a component of the path is not a directory)",
+            _ => "",
+        };
+        LgError {
+            code: Code::Write,
+            message: format!(
+                "cannot write heap snapshot {}: {syscall} failed with {name}: {}{hint}",
+                path.display(),
+                strip_os_suffix(err),
+            ),
+            path: Some(path.to_path_buf()),
+            os: errno.map(|errno| OsCause { syscall, errno }),
+        }
+    }
+
+    pub fn with_path(mut self, path: &Path) -> Self {
+        self.path = Some(path.to_path_buf());
+        self
+    }
+
+    /// Builds the JS error: a `TypeError` for config errors, else an `Error`,
+    /// with `code`, and `path`, `syscall`, `errno` (Node's negative number) and
+    /// `osCode` (`'ENOENT'`, ...) when known.
+    pub fn to_js<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>> {
+        let code = env.create_string(self.code.as_str())?;
+        let message = env.create_string(format!("leakguard: {}", self.message))?;
+        let create = if self.code == Code::Config {
+            sys::napi_create_type_error
+        } else {
+            sys::napi_create_error
+        };
+        let mut raw = ptr::null_mut();
+        let status = unsafe { create(env.raw(), code.raw(), message.raw(), &mut raw) };
+        if status != sys::Status::napi_ok {
+            return Err(napi::Error::from_status(napi::Status::from(status)));
+        }
+        let mut error = Object::from_raw(env.raw(), raw);
+        if let Some(path) = &self.path {
+            error.set_named_property("path", path.to_string_lossy().as_ref())?;
+        }
+        if let Some(os) = &self.os {
+            error.set_named_property("syscall", os.syscall)?;
+            error.set_named_property("errno", -os.errno)?;
+            error.set_named_property("osCode", errno_name(os.errno))?;
+        }
+        Ok(error.to_unknown())
+    }
+
+    /// Converts into a napi error that throws (or rejects with) exactly `to_js`'s value.
+    pub fn into_napi(self, env: &Env) -> napi::Error {
+        match self.to_js(env) {
+            Ok(value) => napi::Error::from(value),
+            Err(e) => e,
+        }
+    }
+}
+
+impl std::fmt::Display for LgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+/// `io::Error`'s Display appends " (os error N)"; the errno name says it better.
+fn strip_os_suffix(err: &io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+pub fn errno_name(errno: i32) -> &'static str {
+    match errno {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::EIO => "EIO",
+        libc::EBADF => "EBADF",
+        libc::EACCES => "EACCES",
+        libc::EEXIST => "EEXIST",
+        libc::EXDEV => "EXDEV",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::EISDIR => "EISDIR",
+        libc::EINVAL => "EINVAL",
+        libc::EMFILE => "EMFILE",
+        libc::EFBIG => "EFBIG",
+        libc::ENOSPC => "ENOSPC",
+        libc::EROFS => "EROFS",
+        libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::EDQUOT => "EDQUOT",
+        _ => "EUNKNOWN",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_error_names_path_errno_and_hint() {
+        let err = io::Error::from_raw_os_error(libc::ENOENT);
+        let e = LgError::io("open", Path::new("/nope/x.heapsnapshot"), &err);
+        assert_eq!(e.code, Code::Write);
+        assert!(e.message.contains("/nope/x.heapsnapshot"), "{}", e.message);
+        assert!(
+            e.message.contains("open failed with ENOENT"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("does not exist"), "{}", e.message);
+        assert!(!e.message.contains("os error"), "{}", e.message);
+        assert_eq!(e.os.unwrap().errno, libc::ENOENT);
+    }
+}

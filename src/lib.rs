@@ -1,0 +1,307 @@
+//! leakguard: V8 heap snapshots for Node.js, captured from Rust and streamed
+//! to disk (raw or gzip) off the JS thread.
+//!
+//! This file holds the napi exports only; their doc comments become index.d.ts.
+//! The data path: `capture` (JS thread) → `writer` (bounded queue, writer
+//! thread) → `sink` (gzip → file). `engine` reaches V8.
+
+#[macro_use]
+extern crate napi_derive;
+
+mod capture;
+mod config;
+mod destination;
+mod engine;
+mod error;
+mod js_thread;
+mod memory;
+mod process;
+mod sink;
+mod writer;
+
+use std::ptr;
+use std::time::SystemTime;
+
+use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, Null, ToNapiValue, Unknown};
+use napi::{sys, Env, JsValue, Result, ValueType};
+
+use capture::{Request, Snapshot};
+use config::SnapshotOptions;
+use destination::Destination;
+use error::{LgError, LgResult};
+
+/// What a snapshot produced and what it cost.
+#[napi(object)]
+pub struct SnapshotResult {
+    /// Absolute path of the finished file (ends in `.gz` when gzipped).
+    pub path: String,
+    /// Size of the file on disk.
+    pub bytes: i64,
+    /// Size of the uncompressed snapshot JSON.
+    pub raw_bytes: i64,
+    /// Whether the file is gzip-compressed.
+    pub gzip: bool,
+    /// The gzip level used, when `gzip` is true.
+    pub gzip_level: Option<u32>,
+    /// What asked for the snapshot: `'api'` unless the caller passed a `reason`.
+    pub reason: String,
+    /// V8's used heap size just before the snapshot, in bytes.
+    pub heap_used: i64,
+    /// How long the JS thread (event loop) was blocked, in ms.
+    pub block_ms: f64,
+    /// From the call to the complete, renamed file, in ms.
+    pub total_ms: f64,
+    /// Process RSS before the snapshot, in bytes.
+    pub rss_before: i64,
+    /// Process RSS right after the snapshot was freed and memory returned to the OS.
+    pub rss_after: i64,
+}
+
+impl From<Snapshot> for SnapshotResult {
+    fn from(s: Snapshot) -> Self {
+        SnapshotResult {
+            path: s.path.to_string_lossy().into_owned(),
+            bytes: s.bytes as i64,
+            raw_bytes: s.raw_bytes as i64,
+            gzip: s.gzip.is_some(),
+            gzip_level: s.gzip,
+            reason: s.reason,
+            heap_used: s.heap_used as i64,
+            block_ms: s.block_ms,
+            total_ms: s.total_ms,
+            rss_before: s.rss_before as i64,
+            rss_after: s.rss_after as i64,
+        }
+    }
+}
+
+/// Sets process-wide defaults for later snapshots. Options left out keep
+/// their current value. Throws a `TypeError` (`code: 'ERR_LEAKGUARD_CONFIG'`)
+/// naming the bad option and the accepted values.
+#[napi(ts_args_type = "options: ConfigureOptions")]
+pub fn configure(env: Env, options: Unknown) -> Result<()> {
+    config::parse_configure(options)
+        .and_then(config::configure)
+        .map_err(|e| e.into_napi(&env))
+}
+
+/// Takes a heap snapshot of the calling thread's isolate (the main thread or
+/// the worker that calls it) and writes it to a file.
+///
+/// The event loop is blocked while V8 builds and serializes the snapshot;
+/// compression and writing happen on a separate thread. The file appears under
+/// its final name only when complete, with mode 0600.
+///
+/// One snapshot at a time per isolate: a call made while another snapshot is
+/// being taken or written waits for it to finish, then runs.
+///
+/// Rejects with an `Error` whose `code` is `'ERR_LEAKGUARD_WRITE'` (with
+/// `path`, `syscall`, `errno`, `osCode`), `'ERR_LEAKGUARD_CAPTURE'`, or
+/// `'ERR_LEAKGUARD_CONFIG'` for bad options (a `TypeError`).
+#[napi(
+    ts_args_type = "options?: SnapshotOptions",
+    ts_return_type = "Promise<SnapshotResult>"
+)]
+pub fn snapshot(env: Env, options: Option<Unknown<'_>>) -> Result<Unknown<'_>> {
+    let mut deferred = ptr::null_mut();
+    let mut promise = ptr::null_mut();
+    check(unsafe { sys::napi_create_promise(env.raw(), &mut deferred, &mut promise) })?;
+    let deferred = Deferred(deferred);
+    let settle = move |env: &Env, result: LgResult<Snapshot>| {
+        let value = match &result {
+            Ok(s) => unsafe { SnapshotResult::to_napi_value(env.raw(), s.clone().into()) },
+            Err(e) => e.to_js(env).map(|v| v.raw()),
+        };
+        // A value that cannot even be built leaves nothing to settle with.
+        if let Ok(value) = value {
+            deferred.settle(env, value, result.is_ok());
+        }
+    };
+    match config::parse_snapshot(options).map(request) {
+        Ok(request) => capture::submit(&env, request, Box::new(settle)),
+        Err(e) => settle(&env, Err(e)),
+    }
+    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), promise) })
+}
+
+/// heapdump-compatible: writes a snapshot to `filename` (relative names go in
+/// the configured directory, default the cwd) or to
+/// `heapdump-<seconds>.<microseconds>.heapsnapshot`, and returns `true`.
+/// `callback(err, filename)` runs once the file is complete. Without a
+/// callback, a failure is reported as a process warning, never thrown.
+#[napi(
+    ts_args_type = "filename?: string | ((err: Error | null, filename?: string) => void), \
+                    callback?: (err: Error | null, filename?: string) => void"
+)]
+pub fn write_snapshot(
+    env: Env,
+    filename: Option<Unknown>,
+    callback: Option<Unknown>,
+) -> Result<bool> {
+    let (filename, callback) = heapdump_args(filename, callback).map_err(|e| e.into_napi(&env))?;
+    let callback = callback.map(|f| f.create_ref()).transpose()?;
+    let settle = move |env: &Env, result: LgResult<Snapshot>| {
+        let delivered = match callback {
+            Some(callback) => call_node_style(env, &callback, result),
+            None => match result {
+                Ok(_) => Ok(()),
+                Err(e) => e
+                    .to_js(env)
+                    .and_then(|err| process::emit_warning(env, err, e.code.as_str())),
+            },
+        };
+        // A callback that throws surfaces as an uncaught exception, as in heapdump.
+        drop(delivered);
+    };
+    let options = SnapshotOptions {
+        dir: None,
+        filename,
+        gzip: None,
+        reason: None,
+    };
+    capture::submit(&env, request(options), Box::new(settle));
+    Ok(true)
+}
+
+type NodeArgs = FnArgs<(Unknown<'static>, Unknown<'static>)>;
+type NodeCallback = FunctionRef<NodeArgs, Unknown<'static>>;
+type NodeCallbackFn<'env> = Function<'env, NodeArgs, Unknown<'static>>;
+
+fn call_node_style(env: &Env, callback: &NodeCallback, result: LgResult<Snapshot>) -> Result<()> {
+    let f = callback.borrow_back(env)?;
+    let args = match result {
+        Ok(s) => (
+            Null.into_unknown(env)?,
+            env.create_string(s.path.to_string_lossy())?.to_unknown(),
+        ),
+        Err(e) => (e.to_js(env)?, ().into_unknown(env)?),
+    };
+    f.call(FnArgs::from(args))?;
+    Ok(())
+}
+
+/// heapdump's argument shapes: `()`, `(filename)`, `(callback)`, `(filename, callback)`.
+fn heapdump_args<'env>(
+    first: Option<Unknown<'env>>,
+    second: Option<Unknown<'env>>,
+) -> LgResult<(Option<String>, Option<NodeCallbackFn<'env>>)> {
+    let kind = |v: &Option<Unknown>| v.as_ref().and_then(|v| v.get_type().ok());
+    let bad = |what: &str, v: &Unknown| {
+        LgError::config(format!(
+            "writeSnapshot(): {what} must be {}, got a {}",
+            if what == "filename" {
+                "a non-empty string or a callback"
+            } else {
+                "a function"
+            },
+            v.get_type().map(|t| t.to_string()).unwrap_or_default()
+        ))
+    };
+    let mut filename = None;
+    let mut callback = None;
+    match (kind(&first), &first) {
+        (None | Some(ValueType::Undefined | ValueType::Null), _) => {}
+        (Some(ValueType::String), Some(v)) => {
+            let name: String = unsafe { v.cast() }.unwrap_or_default();
+            if name.is_empty() || name.contains('\0') {
+                return Err(bad("filename", v));
+            }
+            filename = Some(name);
+        }
+        (Some(ValueType::Function), Some(v)) => {
+            callback = Some(unsafe { v.cast() }.map_err(|_| bad("filename", v))?)
+        }
+        (_, Some(v)) => return Err(bad("filename", v)),
+        (Some(_), None) => unreachable!(),
+    }
+    match (kind(&second), &second) {
+        (None | Some(ValueType::Undefined | ValueType::Null), _) => {}
+        (Some(ValueType::Function), Some(v)) if callback.is_none() => {
+            callback = Some(unsafe { v.cast() }.map_err(|_| bad("callback", v))?)
+        }
+        (_, Some(v)) => return Err(bad("callback", v)),
+        (Some(_), None) => unreachable!(),
+    }
+    Ok((filename, callback))
+}
+
+/// Builds the capture request from per-call options over the configured defaults.
+fn request(options: SnapshotOptions) -> Request {
+    let defaults = config::defaults();
+    let dir = options
+        .dir
+        .and_then(|d| config::absolute(&d).ok())
+        .or(defaults.dir)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default();
+    let gzip = options.gzip.map_or(defaults.gzip, config::gzip_level);
+    Request {
+        dest: Destination::new(&dir, options.filename.as_deref(), gzip, SystemTime::now()),
+        reason: options.reason.unwrap_or_else(|| "api".to_string()),
+    }
+}
+
+/// Which engine snapshots go through in this process, and why.
+#[napi(object)]
+pub struct EngineInfo {
+    /// `'v8-shim'`: native capture through the C++ shim for this Node ABI.
+    /// `'node-v8'`: fallback through Node's `v8` module (no shim for this Node).
+    pub engine: String,
+    /// The running Node's NODE_MODULE_VERSION (`process.versions.modules`).
+    pub node_abi: u32,
+    /// The shim file in use, with `engine: 'v8-shim'`.
+    pub shim_path: Option<String>,
+    /// Why the shim is not in use, with `engine: 'node-v8'`.
+    pub fallback_reason: Option<String>,
+    /// The NODE_MODULE_VERSIONs this build ships shims for.
+    pub built_abis: Vec<u32>,
+}
+
+/// Reports how snapshots are taken in this process (see `EngineInfo`).
+#[napi]
+pub fn engine_info(env: Env) -> Result<EngineInfo> {
+    let built_abis = engine::BUILT_ABIS
+        .split(',')
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let node_abi = process::node_abi(&env)?;
+    Ok(match engine::shim(&env) {
+        Ok(shim) => EngineInfo {
+            engine: "v8-shim".into(),
+            node_abi,
+            shim_path: Some(shim.path.to_string_lossy().into_owned()),
+            fallback_reason: None,
+            built_abis,
+        },
+        Err(why) => EngineInfo {
+            engine: "node-v8".into(),
+            node_abi,
+            shim_path: None,
+            fallback_reason: Some(why.clone()),
+            built_abis,
+        },
+    })
+}
+
+/// A promise's resolver, moved to the writer thread and used back on the JS thread.
+struct Deferred(sys::napi_deferred);
+// SAFETY: only used by napi on the JS thread, via `JsThread`.
+unsafe impl Send for Deferred {}
+
+impl Deferred {
+    fn settle(self, env: &Env, value: sys::napi_value, resolve: bool) {
+        let settle = if resolve {
+            sys::napi_resolve_deferred
+        } else {
+            sys::napi_reject_deferred
+        };
+        unsafe { settle(env.raw(), self.0, value) };
+    }
+}
+
+fn check(status: sys::napi_status) -> Result<()> {
+    match status {
+        sys::Status::napi_ok => Ok(()),
+        s => Err(napi::Error::from_status(napi::Status::from(s))),
+    }
+}

@@ -1,0 +1,30 @@
+//! The few things leakguard reads from or says through Node's `process`.
+
+use napi::bindgen_prelude::{FnArgs, Function, JsObjectValue, Object, Unknown};
+use napi::{Env, Result};
+
+pub fn process(env: &Env) -> Result<Object<'_>> {
+    env.get_global()?.get_named_property("process")
+}
+
+/// `process.versions.modules`: the NODE_MODULE_VERSION of the running Node.
+pub fn node_abi(env: &Env) -> Result<u32> {
+    let versions: Object = process(env)?.get_named_property("versions")?;
+    let modules: String = versions.get_named_property("modules")?;
+    modules
+        .parse()
+        .map_err(|_| napi::Error::from_reason(format!("odd process.versions.modules: {modules}")))
+}
+
+/// `process.emitWarning(warning, { type: 'LeakguardWarning', code })`: shown
+/// on stderr by default and observable by the app (`process.on('warning')`).
+pub fn emit_warning(env: &Env, warning: Unknown, code: &str) -> Result<()> {
+    let process = process(env)?;
+    let emit: Function<FnArgs<(Unknown, Object)>, Unknown> =
+        process.get_named_property("emitWarning")?;
+    let mut options = Object::new(env)?;
+    options.set_named_property("type", "LeakguardWarning")?;
+    options.set_named_property("code", code)?;
+    emit.apply(process, FnArgs::from((warning, options)))?;
+    Ok(())
+}
