@@ -28,7 +28,6 @@ fn main() {
         "NODEDIR",
         "npm_config_devdir",
         "XDG_CACHE_HOME",
-        "PATH",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
@@ -69,6 +68,8 @@ fn include_dirs() -> Vec<PathBuf> {
         }
         return dirs;
     }
+    // Discovery asks the `node` on PATH, so a different PATH may mean other headers.
+    println!("cargo:rerun-if-env-changed=PATH");
     let mut tried = Vec::new();
     for candidate in discovered_candidates() {
         if candidate.join("node_version.h").is_file() && candidate.join("v8-profiler.h").is_file() {

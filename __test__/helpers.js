@@ -1,0 +1,64 @@
+'use strict'
+// Shared by the integration tests: real files parsed as heap snapshots, and
+// real child processes running the built addon.
+const assert = require('node:assert/strict')
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const zlib = require('node:zlib')
+
+const PKG = path.join(__dirname, '..')
+
+function tmpDir (name) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `leakguard-${name}-`))
+}
+
+/** Parses a .heapsnapshot (or .heapsnapshot.gz) and checks its structure. */
+function readSnapshot (file) {
+  let bytes = fs.readFileSync(file)
+  if (file.endsWith('.gz')) bytes = zlib.gunzipSync(bytes)
+  const s = JSON.parse(bytes.toString('utf8'))
+  const { meta, node_count: nodeCount, edge_count: edgeCount } = s.snapshot
+  assert.equal(s.nodes.length, nodeCount * meta.node_fields.length, 'nodes.length == node_count x node_fields')
+  assert.equal(s.edges.length, edgeCount * meta.edge_fields.length, 'edges.length == edge_count x edge_fields')
+  assert.ok(nodeCount > 1000, `a real heap has many nodes, got ${nodeCount}`)
+  return s
+}
+
+/** Number of heap objects whose constructor name is `name`. */
+function countObjects (s, name) {
+  const { node_fields: fields, node_types: types } = s.snapshot.meta
+  const typeAt = fields.indexOf('type')
+  const nameAt = fields.indexOf('name')
+  const objectType = types[0].indexOf('object')
+  const nameIndex = s.strings.indexOf(name)
+  let n = 0
+  for (let i = 0; i < s.nodes.length; i += fields.length) {
+    if (s.nodes[i + typeAt] === objectType && s.nodes[i + nameAt] === nameIndex) n++
+  }
+  return n
+}
+
+/** Files in `dir`, including hidden temporaries. */
+function listDir (dir) {
+  return fs.readdirSync(dir).sort()
+}
+
+/** Runs `script` in a child node (the one running the tests) with leakguard at `LG`. */
+function runChild (script, { env = {}, cwd, uid, gid, argv = [], wrap } = {}) {
+  const args = ['-e', `const LG = ${JSON.stringify(PKG)};\n${script}`, ...argv]
+  const cmd = wrap ? wrap[0] : process.execPath
+  const cmdArgs = wrap ? [...wrap.slice(1), process.execPath, ...args] : args
+  const r = spawnSync(cmd, cmdArgs, {
+    env: { ...process.env, ...env },
+    cwd,
+    uid,
+    gid,
+    encoding: 'utf8',
+    timeout: 120_000
+  })
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, error: r.error }
+}
+
+module.exports = { PKG, tmpDir, readSnapshot, countObjects, listDir, runChild }

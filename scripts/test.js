@@ -1,0 +1,29 @@
+'use strict'
+// The whole test suite, from a fresh clone: install, build, Rust checks and
+// unit tests, then the JS integration tests under every supported Node major
+// (each major's own node binary, loading the shim built for its ABI).
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+const { setup, ROOT } = require('./setup')
+
+function run (title, cmd, args, options = {}) {
+  console.log(`\n=== ${title}: ${[cmd, ...args].join(' ')}`)
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', ...options })
+  if (r.status !== 0) {
+    console.error(`\n=== FAILED: ${title} (${r.signal || `exit ${r.status}`})`)
+    process.exit(1)
+  }
+}
+
+const { nodes } = setup()
+run('rustfmt', 'cargo', ['fmt', '--check'])
+run('clippy', 'cargo', ['clippy', '--all-targets', '--', '-D', 'warnings'])
+run('Rust unit tests', 'cargo', ['test'])
+const files = fs.readdirSync(path.join(ROOT, '__test__'))
+  .filter((f) => f.endsWith('.test.js'))
+  .map((f) => path.join('__test__', f))
+for (const node of nodes) {
+  run(`integration tests on Node ${node.version}`, node.bin, ['--test', ...files])
+}
+console.log(`\n=== all tests passed on Node ${nodes.map((n) => n.version).join(', ')}`)
