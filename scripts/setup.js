@@ -12,8 +12,10 @@ function ensurePackages ({ log = console.log } = {}) {
   const lock = path.join(ROOT, 'package-lock.json')
   const stale = !fs.existsSync(marker) || fs.statSync(lock).mtimeMs > fs.statSync(marker).mtimeMs
   if (stale) {
-    log('leakguard: installing npm packages (npm ci)')
-    execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit' })
+    log('leakguard: installing npm packages')
+    // `npm install`, not `npm ci`: npm 11 calls this lockfile out of sync because of
+    // @napi-rs/cli's optional per-platform packages, yet installs from it fine.
+    execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit' })
   }
 }
 
