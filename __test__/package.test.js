@@ -1,0 +1,35 @@
+'use strict'
+// The packages as published: an app that installs `leakguard` and
+// `leakguard-linux-x64-gnu` gets native snapshots on this Node major, with
+// no compiler and no build step.
+const { test, before } = require('node:test')
+const assert = require('node:assert/strict')
+const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+const { pack } = require('../scripts/pack')
+const { tmpDir, readSnapshot, runChild } = require('./helpers')
+
+let app
+before(() => {
+  app = tmpDir('app')
+  const { main, platform } = pack(path.join(app, 'tarballs'))
+  assert.ok(platform.files.some((f) => f === `leakguard-v8-abi${process.versions.modules}.so`), `shim for this ABI in ${platform.files}`)
+  fs.writeFileSync(path.join(app, 'package.json'), '{"name":"app","private":true}')
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', main.file, platform.file],
+    { cwd: app, stdio: 'ignore' })
+})
+
+test('an installed leakguard loads its platform package and snapshots natively', () => {
+  const r = runChild(`
+    const lg = require('leakguard')
+    lg.snapshot({ dir: process.cwd(), gzip: true }).then((s) =>
+      console.log(JSON.stringify({ info: lg.engineInfo(), path: s.path, from: require.resolve('leakguard') })))
+  `, { cwd: app })
+  assert.equal(r.status, 0, r.stderr)
+  const out = JSON.parse(r.stdout)
+  assert.equal(out.from, path.join(app, 'node_modules', 'leakguard', 'index.js'))
+  assert.equal(out.info.engine, 'v8-shim', out.info.fallbackReason)
+  assert.equal(path.dirname(out.info.shimPath), path.join(app, 'node_modules', 'leakguard-linux-x64-gnu'))
+  readSnapshot(out.path)
+})
