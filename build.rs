@@ -22,15 +22,7 @@ const SHIM_SOURCE: &str = "src/engine/v8_shim.cc";
 fn main() {
     napi_build::setup();
     println!("cargo:rerun-if-changed={SHIM_SOURCE}");
-    for var in [
-        "LEAKGUARD_NODE_INCLUDE_DIRS",
-        "npm_config_nodedir",
-        "NODEDIR",
-        "npm_config_devdir",
-        "XDG_CACHE_HOME",
-    ] {
-        println!("cargo:rerun-if-env-changed={var}");
-    }
+    println!("cargo:rerun-if-env-changed=LEAKGUARD_NODE_INCLUDE_DIRS");
 
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
     // OUT_DIR is <target>/<profile>/build/<pkg>/out: put the shims next to the cdylib.
@@ -68,8 +60,16 @@ fn include_dirs() -> Vec<PathBuf> {
         }
         return dirs;
     }
-    // Discovery asks the `node` on PATH, so a different PATH may mean other headers.
-    println!("cargo:rerun-if-env-changed=PATH");
+    // Only discovery depends on these (PATH: it asks the `node` found there).
+    for var in [
+        "npm_config_nodedir",
+        "NODEDIR",
+        "npm_config_devdir",
+        "XDG_CACHE_HOME",
+        "PATH",
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
     let mut tried = Vec::new();
     for candidate in discovered_candidates() {
         if candidate.join("node_version.h").is_file() && candidate.join("v8-profiler.h").is_file() {

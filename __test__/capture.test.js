@@ -81,3 +81,35 @@ test('configure() sets process-wide defaults that per-call options override', as
   assert.equal(path.dirname(b.path), other)
   assert.equal(b.gzip, false)
 })
+
+class OnlyOneOfMe {}
+globalThis.onlyOne = new OnlyOneOfMe()
+function idOf (s, name) {
+  const { node_fields: fields, node_types: types } = s.snapshot.meta
+  const nameIndex = s.strings.indexOf(name)
+  const objectType = types[0].indexOf('object')
+  for (let i = 0; i < s.nodes.length; i += fields.length) {
+    if (s.nodes[i + fields.indexOf('type')] === objectType && s.nodes[i + fields.indexOf('name')] === nameIndex) {
+      return s.nodes[i + fields.indexOf('id')]
+    }
+  }
+}
+
+test('object ids stay stable across snapshots by default, so snapshots can be compared', async () => {
+  const dir = tmpDir('ids')
+  const a = await leakguard.snapshot({ dir, filename: 'a' })
+  const b = await leakguard.snapshot({ dir, filename: 'b' })
+  assert.equal(a.objectIds, 'keep')
+  const idA = idOf(readSnapshot(a.path), 'OnlyOneOfMe')
+  const idB = idOf(readSnapshot(b.path), 'OnlyOneOfMe')
+  assert.ok(idA > 0)
+  assert.equal(idA, idB)
+})
+
+test('objectIds: \'reset\' drops V8\'s id map after the snapshot', async () => {
+  const dir = tmpDir('reset')
+  const r = await leakguard.snapshot({ dir, objectIds: 'reset' })
+  assert.equal(r.objectIds, 'reset')
+  readSnapshot(r.path)
+  await assert.rejects(leakguard.snapshot({ dir, objectIds: 'forget' }), /`objectIds`.*'keep' or 'reset'/)
+})

@@ -24,6 +24,7 @@ function status (key) {
 const VARIANTS = {
   'leakguard-raw': (file) => require('..').snapshot({ filename: file }).then((r) => r.path),
   'leakguard-gzip1': (file) => require('..').snapshot({ filename: file, gzip: 1 }).then((r) => r.path),
+  'leakguard-gzip1-reset-ids': (file) => require('..').snapshot({ filename: file, gzip: 1, objectIds: 'reset' }).then((r) => r.path),
   'v8.writeHeapSnapshot': (file) => v8.writeHeapSnapshot(file),
   'v8.getHeapSnapshot+gzip1': async (file) => {
     await pipeline(v8.getHeapSnapshot(), zlib.createGzip({ level: 1 }), fs.createWriteStream(file + '.gz'))

@@ -13,7 +13,7 @@ const arg = (name, dflt) => {
 }
 const MB = arg('mb', 300)
 const ROUNDS = arg('rounds', 3)
-const VARIANTS = ['v8.writeHeapSnapshot', 'leakguard-raw', 'leakguard-gzip1', 'v8.getHeapSnapshot+gzip1']
+const VARIANTS = ['v8.writeHeapSnapshot', 'leakguard-raw', 'leakguard-gzip1', 'leakguard-gzip1-reset-ids', 'v8.getHeapSnapshot+gzip1']
 const OUT = path.join(ROOT, 'bench', 'out')
 
 setup({ log: () => {} })

@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use napi::Env;
 
+use crate::config::ObjectIds;
 use crate::destination::Destination;
 use crate::engine;
 use crate::error::{LgError, LgResult};
@@ -29,6 +30,7 @@ pub struct Request {
     pub dest: Destination,
     /// What asked for the snapshot (`'api'`, or the caller's label).
     pub reason: String,
+    pub object_ids: ObjectIds,
 }
 
 /// What one completed snapshot produced and cost.
@@ -46,6 +48,8 @@ pub struct Snapshot {
     pub total_ms: f64,
     pub rss_before: u64,
     pub rss_after: u64,
+    /// What was done with V8's object-id map.
+    pub object_ids: ObjectIds,
 }
 
 /// Receives the outcome on the JS thread.
@@ -53,6 +57,7 @@ pub type Settle = Box<dyn FnOnce(&Env, LgResult<Snapshot>) + Send>;
 
 /// What the JS thread learned while capturing, handed to the writer.
 struct Captured {
+    object_ids: ObjectIds,
     heap_used: u64,
     block_ms: f64,
     rss_before: u64,
@@ -109,7 +114,11 @@ fn capture(env: &Env, request: Request, settle: Settle) -> Result<(), Early> {
         Ok(engine) => engine,
         Err(e) => return Err(Early(e.with_path(&request.dest.path), settle)),
     };
-    let Request { dest, reason } = request;
+    let Request {
+        dest,
+        reason,
+        object_ids,
+    } = request;
     let final_path = dest.path.clone();
     let mut queue = writer::spawn(sink, writer::STALL, move |result| {
         let snapshot = result.map(|done: writer::Finished<Captured>| Snapshot {
@@ -123,6 +132,7 @@ fn capture(env: &Env, request: Request, settle: Settle) -> Result<(), Early> {
             total_ms: ms(started),
             rss_before: done.capture.rss_before,
             rss_after: done.capture.rss_after,
+            object_ids: done.capture.object_ids,
         });
         hop.run(move |env| finish(env, snapshot, settle));
     });
@@ -133,8 +143,13 @@ fn capture(env: &Env, request: Request, settle: Settle) -> Result<(), Early> {
         engine.write_snapshot(&mut |chunk| queue.push(chunk))?;
         Ok(heap_used)
     });
+    let object_ids = match object_ids {
+        ObjectIds::Reset if engine.clear_object_ids() => ObjectIds::Reset,
+        _ => ObjectIds::Keep,
+    };
     memory::release_free_pages();
     let captured = outcome.map(|heap_used| Captured {
+        object_ids,
         heap_used,
         block_ms: ms(blocked),
         rss_before,

@@ -18,11 +18,40 @@ pub struct Defaults {
     pub dir: Option<PathBuf>,
     /// gzip level, `None` for an uncompressed `.heapsnapshot`.
     pub gzip: Option<u32>,
+    pub object_ids: ObjectIds,
+}
+
+/// What happens to V8's object-id map after a snapshot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ObjectIds {
+    /// Ids stay stable across snapshots (needed to compare them); the map
+    /// costs about 50 bytes per live object from the first snapshot on.
+    #[default]
+    Keep,
+    /// The map is dropped: memory returns, but the next snapshot's ids do not
+    /// match this one's.
+    Reset,
+}
+
+impl ObjectIds {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectIds::Keep => "keep",
+            ObjectIds::Reset => "reset",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [ObjectIds::Keep, ObjectIds::Reset]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
 }
 
 static DEFAULTS: Mutex<Defaults> = Mutex::new(Defaults {
     dir: None,
     gzip: None,
+    object_ids: ObjectIds::Keep,
 });
 
 pub fn defaults() -> Defaults {
@@ -38,6 +67,9 @@ pub fn configure(options: ConfigureOptions) -> LgResult<()> {
     if let Some(gzip) = options.gzip {
         next.gzip = gzip_level(gzip);
     }
+    if let Some(ids) = options.object_ids.as_deref().and_then(ObjectIds::parse) {
+        next.object_ids = ids;
+    }
     *DEFAULTS.lock().unwrap() = next;
     Ok(())
 }
@@ -51,6 +83,13 @@ pub struct ConfigureOptions {
     /// `true` (level 1), `false`, or a gzip level 1–9. Default `false`. Level 1
     /// keeps pace with V8; higher levels cost JS-thread time through back-pressure.
     pub gzip: Option<Either<bool, u32>>,
+    /// `'keep'` (default): V8 keeps object ids stable across snapshots, which
+    /// comparing snapshots needs (DevTools' comparison view, `leakguard diff`);
+    /// the id map costs about 50 bytes per live object from the first snapshot
+    /// on. `'reset'`: the map is dropped after the snapshot and RSS returns to
+    /// its level before, but later snapshots' ids do not match this one's.
+    #[napi(ts_type = "'keep' | 'reset'")]
+    pub object_ids: Option<String>,
 }
 
 /// Options of one `snapshot()` call; each overrides the `configure()` default.
@@ -66,6 +105,9 @@ pub struct SnapshotOptions {
     pub gzip: Option<Either<bool, u32>>,
     /// A label carried into the result (default `'api'`).
     pub reason: Option<String>,
+    /// `'keep'` or `'reset'` V8's object-id map; see `ConfigureOptions.objectIds`.
+    #[napi(ts_type = "'keep' | 'reset'")]
+    pub object_ids: Option<String>,
 }
 
 const GZIP_ACCEPTS: &str = "true, false, or an integer gzip level 1-9";
@@ -79,17 +121,22 @@ pub fn gzip_level(gzip: Either<bool, u32>) -> Option<u32> {
 }
 
 pub fn parse_configure(value: Unknown) -> LgResult<ConfigureOptions> {
-    let r = Reader::new(value, "configure()", &["dir", "gzip"])?
+    let r = Reader::new(value, "configure()", &["dir", "gzip", "objectIds"])?
         .ok_or_else(|| LgError::config("configure() expects an options object"))?;
     Ok(ConfigureOptions {
         dir: r.path("dir")?,
         gzip: r.gzip("gzip")?,
+        object_ids: r.object_ids("objectIds")?,
     })
 }
 
 pub fn parse_snapshot(value: Option<Unknown>) -> LgResult<SnapshotOptions> {
     let reader = match value {
-        Some(v) => Reader::new(v, "snapshot()", &["dir", "filename", "gzip", "reason"])?,
+        Some(v) => Reader::new(
+            v,
+            "snapshot()",
+            &["dir", "filename", "gzip", "reason", "objectIds"],
+        )?,
         None => None,
     };
     let Some(r) = reader else {
@@ -98,6 +145,7 @@ pub fn parse_snapshot(value: Option<Unknown>) -> LgResult<SnapshotOptions> {
             filename: None,
             gzip: None,
             reason: None,
+            object_ids: None,
         });
     };
     Ok(SnapshotOptions {
@@ -105,6 +153,7 @@ pub fn parse_snapshot(value: Option<Unknown>) -> LgResult<SnapshotOptions> {
         filename: r.path("filename")?,
         gzip: r.gzip("gzip")?,
         reason: r.reason("reason")?,
+        object_ids: r.object_ids("objectIds")?,
     })
 }
 
@@ -175,6 +224,16 @@ impl<'env> Reader<'env> {
                 Ok(Some(s))
             }
             _ => Err(self.invalid(key, &v, "a string of 1-64 printable characters")),
+        }
+    }
+
+    fn object_ids(&self, key: &str) -> LgResult<Option<String>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        match string_of(&v) {
+            Some(s) if ObjectIds::parse(&s).is_some() => Ok(Some(s)),
+            _ => Err(self.invalid(key, &v, "'keep' or 'reset'")),
         }
     }
 

@@ -55,6 +55,10 @@ pub struct SnapshotResult {
     pub rss_before: i64,
     /// Process RSS right after the snapshot was freed and memory returned to the OS.
     pub rss_after: i64,
+    /// What was done with V8's object-id map: `'reset'` only when asked for
+    /// and possible (not in the `node-v8` fallback).
+    #[napi(ts_type = "'keep' | 'reset'")]
+    pub object_ids: String,
 }
 
 impl From<Snapshot> for SnapshotResult {
@@ -71,6 +75,7 @@ impl From<Snapshot> for SnapshotResult {
             total_ms: s.total_ms,
             rss_before: s.rss_before as i64,
             rss_after: s.rss_after as i64,
+            object_ids: s.object_ids.as_str().to_string(),
         }
     }
 }
@@ -158,6 +163,7 @@ pub fn write_snapshot(
         filename,
         gzip: None,
         reason: None,
+        object_ids: None,
     };
     capture::submit(&env, request(options), Box::new(settle));
     Ok(true)
@@ -238,6 +244,11 @@ fn request(options: SnapshotOptions) -> Request {
     Request {
         dest: Destination::new(&dir, options.filename.as_deref(), gzip, SystemTime::now()),
         reason: options.reason.unwrap_or_else(|| "api".to_string()),
+        object_ids: options
+            .object_ids
+            .as_deref()
+            .and_then(config::ObjectIds::parse)
+            .unwrap_or(defaults.object_ids),
     }
 }
 

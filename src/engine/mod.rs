@@ -23,6 +23,8 @@ pub trait Engine {
     /// Takes a snapshot and streams its JSON to `out` chunk by chunk; `out`
     /// returning `false` aborts. The snapshot is deleted before returning.
     fn write_snapshot(&self, out: &mut dyn FnMut(&[u8]) -> bool) -> LgResult<()>;
+    /// Drops V8's object-id map; `false` if this engine cannot.
+    fn clear_object_ids(&self) -> bool;
 }
 
 static SHIM: OnceLock<Result<Shim, String>> = OnceLock::new();

@@ -41,6 +41,10 @@ impl<'env> NodeV8<'env> {
 }
 
 impl Engine for NodeV8<'_> {
+    fn clear_object_ids(&self) -> bool {
+        false // the v8 module has no way to do it
+    }
+
     fn heap_used(&self) -> LgResult<u64> {
         let stats: Object = self
             .method(self.v8, "getHeapStatistics")

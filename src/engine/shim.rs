@@ -20,6 +20,7 @@ type TakeFn =
     unsafe extern "C" fn(expose_internals: c_int, expose_numerics: c_int) -> *const c_void;
 type SerializeFn = unsafe extern "C" fn(*const c_void, ChunkFn, *mut c_void, c_int) -> c_int;
 type DeleteFn = unsafe extern "C" fn(*const c_void);
+type ClearIdsFn = unsafe extern "C" fn();
 type HeapStatsFn = unsafe extern "C" fn(used: *mut usize, limit: *mut usize) -> c_int;
 
 /// V8's preferred chunk size in Node's own snapshot writer.
@@ -31,6 +32,7 @@ pub struct Shim {
     serialize: SerializeFn,
     delete: DeleteFn,
     heap_stats: HeapStatsFn,
+    clear_object_ids: ClearIdsFn,
     // Keeps the function pointers above valid; never unloaded.
     _library: Library,
 }
@@ -77,6 +79,9 @@ impl Shim {
                 heap_stats: *library
                     .get::<HeapStatsFn>(b"lg_heap_stats\0")
                     .map_err(err)?,
+                clear_object_ids: *library
+                    .get::<ClearIdsFn>(b"lg_clear_object_ids\0")
+                    .map_err(err)?,
                 _library: library,
             }
         };
@@ -92,6 +97,12 @@ impl Engine for &'static Shim {
             0 => Err(LgError::capture("no V8 isolate on this thread")),
             _ => Ok(used as u64),
         }
+    }
+
+    fn clear_object_ids(&self) -> bool {
+        // SAFETY: acts on the isolate entered on this thread, if any.
+        unsafe { (self.clear_object_ids)() };
+        true
     }
 
     fn write_snapshot(&self, out: &mut dyn FnMut(&[u8]) -> bool) -> LgResult<()> {
