@@ -82,7 +82,7 @@ fn include_dirs() -> Vec<PathBuf> {
          directory holding node_version.h and v8.h (e.g. <node prefix>/include/node), or run \
          `npx node-gyp install` to fill node-gyp's header cache.",
         if tried.is_empty() {
-            "nowhere".to_string()
+            "nowhere: npm_config_nodedir is unset and there is no `node` on PATH".to_string()
         } else {
             tried.join(", ")
         }

@@ -109,13 +109,13 @@ export interface SnapshotResult {
   reason: string
   /** V8's used heap size just before the snapshot, in bytes. */
   heapUsed: number
-  /** How long the JS thread (event loop) was blocked, in ms. */
+  /** How long the JS thread (event loop) was blocked: take, serialize, delete, in ms. */
   blockMs: number
   /** From the call to the complete, renamed file, in ms. */
   totalMs: number
   /** Process RSS before the snapshot, in bytes. */
   rssBefore: number
-  /** Process RSS right after the snapshot was freed and memory returned to the OS. */
+  /** Process RSS once the file was complete and freed memory returned to the OS. */
   rssAfter: number
   /**
    * What was done with V8's object-id map: `'reset'` only when asked for

@@ -47,13 +47,13 @@ pub struct SnapshotResult {
     pub reason: String,
     /// V8's used heap size just before the snapshot, in bytes.
     pub heap_used: i64,
-    /// How long the JS thread (event loop) was blocked, in ms.
+    /// How long the JS thread (event loop) was blocked: take, serialize, delete, in ms.
     pub block_ms: f64,
     /// From the call to the complete, renamed file, in ms.
     pub total_ms: f64,
     /// Process RSS before the snapshot, in bytes.
     pub rss_before: i64,
-    /// Process RSS right after the snapshot was freed and memory returned to the OS.
+    /// Process RSS once the file was complete and freed memory returned to the OS.
     pub rss_after: i64,
     /// What was done with V8's object-id map: `'reset'` only when asked for
     /// and possible (not in the `node-v8` fallback).
