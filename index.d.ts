@@ -36,6 +36,11 @@ export interface ConfigureOptions {
    * its level before, but later snapshots' ids do not match this one's.
    */
   objectIds?: 'keep' | 'reset'
+  /**
+   * The memory-headroom guard (on by default): `false` turns it off, an
+   * object replaces its settings (fields left out take their defaults).
+   */
+  headroom?: HeadroomOptions | false
 }
 
 /** Reports how snapshots are taken in this process (see `EngineInfo`). */
@@ -58,6 +63,34 @@ export interface EngineInfo {
   builtAbis: Array<number>
 }
 
+/** How the guard estimates and limits what a snapshot may use. */
+export interface HeadroomOptions {
+  /**
+   * Extra memory a snapshot needs per byte of heapUsed. Default: a model
+   * measured per heap shape, refined by this isolate's earlier snapshots.
+   */
+  factor?: number
+  /** MiB kept free on top of the estimate (default 64). */
+  reserveMb?: number
+  /**
+   * A memory limit for the whole process in MiB, used when tighter than
+   * the cgroup's and the host's.
+   */
+  limitMb?: number
+}
+
+/** The memory-headroom guard's numbers for one snapshot (bytes). */
+export interface HeadroomResult {
+  /** Estimated extra memory the snapshot needed (including the reserve). */
+  need: number
+  /** Memory the process could still use when the snapshot started. */
+  available: number
+  /** The limit that bound `available` (a cgroup file, the host, or `headroom.limitMb`). */
+  boundBy: string
+  /** Extra RSS the snapshot actually used at its peak (as sampled during capture). */
+  extraPeak: number
+}
+
 /**
  * Takes a heap snapshot of the calling thread's isolate (the main thread or
  * the worker that calls it) and writes it to a file.
@@ -69,9 +102,14 @@ export interface EngineInfo {
  * One snapshot at a time per isolate: a call made while another snapshot is
  * being taken or written waits for it to finish, then runs.
  *
- * Rejects with an `Error` whose `code` is `'ERR_LEAKGUARD_WRITE'` (with
- * `path`, `syscall`, `errno`, `osCode`), `'ERR_LEAKGUARD_CAPTURE'`, or
- * `'ERR_LEAKGUARD_CONFIG'` for bad options (a `TypeError`).
+ * Every snapshot passes the memory-headroom guard first: when the estimated
+ * need exceeds what the process may still use, or memory runs past that
+ * while V8 builds the snapshot, nothing is written.
+ *
+ * Rejects with an `Error` whose `code` is `'ERR_LEAKGUARD_HEADROOM'` (with
+ * `phase`, `need`, `available`, `boundBy`, `heapUsed`, `rss`),
+ * `'ERR_LEAKGUARD_WRITE'` (with `path`, `syscall`, `errno`, `osCode`),
+ * `'ERR_LEAKGUARD_CAPTURE'`, or `'ERR_LEAKGUARD_CONFIG'` for bad options (a `TypeError`).
  */
 export declare function snapshot(options?: SnapshotOptions): Promise<SnapshotResult>
 
@@ -122,6 +160,8 @@ export interface SnapshotResult {
    * and possible (not in the `node-v8` fallback).
    */
   objectIds: 'keep' | 'reset'
+  /** What the memory-headroom guard decided; absent when it is off. */
+  headroom?: HeadroomResult
 }
 
 /**

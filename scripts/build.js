@@ -25,7 +25,11 @@ function build ({ log = console.log } = {}) {
     { cwd: ROOT, env, stdio: 'inherit' })
   const out = path.join(ROOT, 'target', triple, 'release')
   const shims = fs.readdirSync(out).filter((f) => /^leakguard-v8-abi\d+\.so$/.test(f))
-  for (const f of shims) fs.copyFileSync(path.join(out, f), path.join(ROOT, f))
+  // Copy, then rename: a new inode, so processes that have the old file mapped keep it.
+  for (const f of shims) {
+    fs.copyFileSync(path.join(out, f), path.join(ROOT, `.${f}.tmp`))
+    fs.renameSync(path.join(ROOT, `.${f}.tmp`), path.join(ROOT, f))
+  }
   log(`leakguard: built ${shims.join(', ')}`)
   return { nodes }
 }

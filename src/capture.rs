@@ -1,7 +1,8 @@
 //! The one capture entry point. Every trigger builds a `Request` and calls
 //! `submit`; nothing else takes a snapshot.
 //!
-//! On the JS thread: open the sink (so a bad directory fails at once), start
+//! On the JS thread: ask the memory-headroom guard (a refusal creates no
+//! file), open the sink (so a bad directory fails at once), start
 //! the writer thread, take and serialize the snapshot into the bounded chunk
 //! queue, delete it. The writer thread finishes the file, returns freed memory
 //! to the OS (off the JS thread: it takes ~0.2 s after a large snapshot), then
@@ -22,6 +23,7 @@ use crate::config::ObjectIds;
 use crate::destination::Destination;
 use crate::engine;
 use crate::error::{LgError, LgResult};
+use crate::guard::{self, Headroom};
 use crate::js_thread::JsThread;
 use crate::memory;
 use crate::sink;
@@ -32,6 +34,17 @@ pub struct Request {
     /// What asked for the snapshot (`'api'`, or the caller's label).
     pub reason: String,
     pub object_ids: ObjectIds,
+    pub headroom: Headroom,
+}
+
+/// What the guard decided, for the result.
+#[derive(Clone, Debug)]
+pub struct GuardReport {
+    pub need: u64,
+    pub available: u64,
+    pub bound: String,
+    /// Extra RSS the capture used at its peak, as sampled during capture.
+    pub extra_peak: u64,
 }
 
 /// What one completed snapshot produced and cost.
@@ -51,6 +64,8 @@ pub struct Snapshot {
     pub rss_after: u64,
     /// What was done with V8's object-id map.
     pub object_ids: ObjectIds,
+    /// `None` when the guard is off (or had nothing to read).
+    pub guard: Option<GuardReport>,
 }
 
 /// Receives the outcome on the JS thread.
@@ -59,6 +74,7 @@ pub type Settle = Box<dyn FnOnce(&Env, LgResult<Snapshot>) + Send>;
 /// What the JS thread learned while capturing, handed to the writer.
 struct Captured {
     object_ids: ObjectIds,
+    guard: Option<GuardReport>,
     heap_used: u64,
     block_ms: f64,
     rss_before: u64,
@@ -106,18 +122,27 @@ fn capture(env: &Env, request: Request, settle: Settle) -> Result<(), Early> {
         Ok(hop) => hop,
         Err(e) => return Err(Early(LgError::capture(e.reason), settle)),
     };
-    let sink = match sink::open(&request.dest) {
-        Ok(sink) => sink,
-        Err(e) => return Err(Early(e, settle)),
-    };
     let engine = match engine::select(env) {
         Ok(engine) => engine,
         Err(e) => return Err(Early(e.with_path(&request.dest.path), settle)),
+    };
+    let rss_before = memory::rss();
+    let checked = engine
+        .heap()
+        .and_then(|heap| Ok((heap, guard::check(&request.headroom, heap, rss_before)?)));
+    let (heap, watch) = match checked {
+        Ok(checked) => checked,
+        Err(e) => return Err(Early(e.with_path(&request.dest.path), settle)),
+    };
+    let sink = match sink::open(&request.dest) {
+        Ok(sink) => sink,
+        Err(e) => return Err(Early(e, settle)),
     };
     let Request {
         dest,
         reason,
         object_ids,
+        headroom: _,
     } = request;
     let final_path = dest.path.clone();
     let mut queue = writer::spawn(sink, writer::STALL, move |result| {
@@ -135,23 +160,35 @@ fn capture(env: &Env, request: Request, settle: Settle) -> Result<(), Early> {
             rss_before: done.capture.rss_before,
             rss_after,
             object_ids: done.capture.object_ids,
+            guard: done.capture.guard,
         });
         hop.run(move |env| finish(env, snapshot, settle));
     });
 
-    let rss_before = memory::rss();
     let blocked = Instant::now();
-    let outcome = engine.heap_used().and_then(|heap_used| {
-        engine.write_snapshot(&mut |chunk| queue.push(chunk))?;
-        Ok(heap_used)
+    let watch = RefCell::new(watch);
+    let watching =
+        |check: fn(&mut guard::Watch) -> bool| watch.borrow_mut().as_mut().is_none_or(check);
+    let outcome = engine.write_snapshot(&mut || watching(guard::Watch::check), &mut |chunk| {
+        watching(guard::Watch::check_chunk) && queue.push(chunk)
     });
+    let watch = watch.into_inner();
+    // A tripped watch is why V8 stopped: report that, not the bare abort.
+    let outcome = match watch.as_ref().and_then(guard::Watch::tripped) {
+        Some(abort) => Err(abort),
+        None => outcome,
+    };
     let object_ids = match object_ids {
         ObjectIds::Reset if engine.clear_object_ids() => ObjectIds::Reset,
         _ => ObjectIds::Keep,
     };
-    let captured = outcome.map(|heap_used| Captured {
+    let captured = outcome.map(|()| Captured {
         object_ids,
-        heap_used,
+        guard: watch.map(|w| {
+            guard::record(w.extra_peak(), heap.used);
+            w.report()
+        }),
+        heap_used: heap.used,
         block_ms: ms(blocked),
         rss_before,
     });

@@ -10,6 +10,7 @@ use napi::bindgen_prelude::{Either, JsObjectValue, Object, Unknown};
 use napi::{JsValue, ValueType};
 
 use crate::error::{LgError, LgResult};
+use crate::guard::Headroom;
 
 /// Process-wide defaults set by `configure()`.
 #[derive(Clone, Debug, Default)]
@@ -19,6 +20,7 @@ pub struct Defaults {
     /// gzip level, `None` for an uncompressed `.heapsnapshot`.
     pub gzip: Option<u32>,
     pub object_ids: ObjectIds,
+    pub headroom: Headroom,
 }
 
 /// What happens to V8's object-id map after a snapshot.
@@ -52,6 +54,12 @@ static DEFAULTS: Mutex<Defaults> = Mutex::new(Defaults {
     dir: None,
     gzip: None,
     object_ids: ObjectIds::Keep,
+    headroom: Headroom {
+        enabled: true,
+        factor: None,
+        reserve: crate::guard::DEFAULT_RESERVE,
+        limit: None,
+    },
 });
 
 pub fn defaults() -> Defaults {
@@ -69,6 +77,9 @@ pub fn configure(options: ConfigureOptions) -> LgResult<()> {
     }
     if let Some(ids) = options.object_ids.as_deref().and_then(ObjectIds::parse) {
         next.object_ids = ids;
+    }
+    if let Some(headroom) = options.headroom {
+        next.headroom = headroom_config(headroom);
     }
     *DEFAULTS.lock().unwrap() = next;
     Ok(())
@@ -90,6 +101,39 @@ pub struct ConfigureOptions {
     /// its level before, but later snapshots' ids do not match this one's.
     #[napi(ts_type = "'keep' | 'reset'")]
     pub object_ids: Option<String>,
+    /// The memory-headroom guard (on by default): `false` turns it off, an
+    /// object replaces its settings (fields left out take their defaults).
+    #[napi(ts_type = "HeadroomOptions | false")]
+    pub headroom: Option<Either<bool, HeadroomOptions>>,
+}
+
+/// How the guard estimates and limits what a snapshot may use.
+#[napi(object)]
+pub struct HeadroomOptions {
+    /// Extra memory a snapshot needs per byte of heapUsed. Default: a model
+    /// measured per heap shape, refined by this isolate's earlier snapshots.
+    pub factor: Option<f64>,
+    /// MiB kept free on top of the estimate (default 64).
+    pub reserve_mb: Option<f64>,
+    /// A memory limit for the whole process in MiB, used when tighter than
+    /// the cgroup's and the host's.
+    pub limit_mb: Option<f64>,
+}
+
+fn headroom_config(options: Either<bool, HeadroomOptions>) -> Headroom {
+    let mib = |v: f64| (v * 1048576.0) as u64;
+    match options {
+        Either::A(enabled) => Headroom {
+            enabled,
+            ..Headroom::default()
+        },
+        Either::B(o) => Headroom {
+            enabled: true,
+            factor: o.factor,
+            reserve: o.reserve_mb.map_or(crate::guard::DEFAULT_RESERVE, mib),
+            limit: o.limit_mb.map(mib),
+        },
+    }
 }
 
 /// Options of one `snapshot()` call; each overrides the `configure()` default.
@@ -121,12 +165,17 @@ pub fn gzip_level(gzip: Either<bool, u32>) -> Option<u32> {
 }
 
 pub fn parse_configure(value: Unknown) -> LgResult<ConfigureOptions> {
-    let r = Reader::new(value, "configure()", &["dir", "gzip", "objectIds"])?
-        .ok_or_else(|| LgError::config("configure() expects an options object"))?;
+    let r = Reader::new(
+        value,
+        "configure()",
+        &["dir", "gzip", "objectIds", "headroom"],
+    )?
+    .ok_or_else(|| LgError::config("configure() expects an options object"))?;
     Ok(ConfigureOptions {
         dir: r.path("dir")?,
         gzip: r.gzip("gzip")?,
         object_ids: r.object_ids("objectIds")?,
+        headroom: r.headroom("headroom")?,
     })
 }
 
@@ -234,6 +283,48 @@ impl<'env> Reader<'env> {
         match string_of(&v) {
             Some(s) if ObjectIds::parse(&s).is_some() => Ok(Some(s)),
             _ => Err(self.invalid(key, &v, "'keep' or 'reset'")),
+        }
+    }
+
+    fn headroom(&self, key: &str) -> LgResult<Option<Either<bool, HeadroomOptions>>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        const ACCEPTS: &str = "false, or { factor?, reserveMb?, limitMb? }";
+        match v.get_type().map_err(napi_failure)? {
+            ValueType::Boolean => Ok(Some(Either::A(unsafe { v.cast() }.map_err(napi_failure)?))),
+            ValueType::Object => {
+                let r = Reader::new(
+                    v,
+                    "configure({ headroom })",
+                    &["factor", "reserveMb", "limitMb"],
+                )?
+                .expect("an object");
+                Ok(Some(Either::B(HeadroomOptions {
+                    factor: r.number("factor", 0.0, false)?,
+                    reserve_mb: r.number("reserveMb", 0.0, true)?,
+                    limit_mb: r.number("limitMb", 0.0, false)?,
+                })))
+            }
+            _ => Err(self.invalid(key, &v, ACCEPTS)),
+        }
+    }
+
+    /// A finite number above `min` (or equal to it, with `inclusive`).
+    fn number(&self, key: &str, min: f64, inclusive: bool) -> LgResult<Option<f64>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        let n: Option<f64> = (v.get_type().ok() == Some(ValueType::Number))
+            .then(|| unsafe { v.cast() }.ok())
+            .flatten();
+        match n {
+            Some(n) if n.is_finite() && (n > min || (inclusive && n == min)) => Ok(Some(n)),
+            _ => Err(self.invalid(
+                key,
+                &v,
+                &format!("a number {} {min}", if inclusive { ">=" } else { ">" }),
+            )),
         }
     }
 

@@ -17,6 +17,8 @@ pub enum Code {
     Write,
     /// V8 could not produce the snapshot.
     Capture,
+    /// The memory-headroom guard refused the snapshot, or aborted it mid-capture.
+    Headroom,
 }
 
 impl Code {
@@ -25,6 +27,7 @@ impl Code {
             Code::Config => "ERR_LEAKGUARD_CONFIG",
             Code::Write => "ERR_LEAKGUARD_WRITE",
             Code::Capture => "ERR_LEAKGUARD_CAPTURE",
+            Code::Headroom => "ERR_LEAKGUARD_HEADROOM",
         }
     }
 }
@@ -37,6 +40,30 @@ pub struct LgError {
     pub path: Option<PathBuf>,
     /// The failed system call and its errno, for I/O errors.
     pub os: Option<OsCause>,
+    /// The guard's numbers, for headroom refusals.
+    pub headroom: Option<Box<HeadroomFacts>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Refused before capture: the estimate did not fit.
+    PreCheck,
+    /// Aborted while V8 built or serialized the snapshot.
+    MidCapture,
+}
+
+#[derive(Debug, Clone)]
+pub struct HeadroomFacts {
+    pub phase: Phase,
+    /// Estimated extra memory the snapshot needs (bytes).
+    pub need: u64,
+    /// Memory the process could still use (bytes).
+    pub available: u64,
+    /// Which limit bound `available`.
+    pub bound: String,
+    pub heap_used: u64,
+    /// RSS at the decision (bytes).
+    pub rss: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -48,21 +75,28 @@ pub struct OsCause {
 pub type LgResult<T> = Result<T, LgError>;
 
 impl LgError {
-    pub fn config(message: impl Into<String>) -> Self {
+    fn new(code: Code, message: impl Into<String>) -> Self {
         LgError {
-            code: Code::Config,
+            code,
             message: message.into(),
             path: None,
             os: None,
+            headroom: None,
         }
     }
 
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(Code::Config, message)
+    }
+
     pub fn capture(message: impl Into<String>) -> Self {
+        Self::new(Code::Capture, message)
+    }
+
+    pub fn headroom(message: impl Into<String>, facts: HeadroomFacts) -> Self {
         LgError {
-            code: Code::Capture,
-            message: message.into(),
-            path: None,
-            os: None,
+            headroom: Some(Box::new(facts)),
+            ..Self::new(Code::Headroom, message)
         }
     }
 
@@ -78,15 +112,15 @@ impl LgError {
             "ENOTDIR" => " (a component of the path is not a directory)",
             _ => "",
         };
+        let message = format!(
+            "cannot write heap snapshot {}: {syscall} failed with {name}: {}{hint}",
+            path.display(),
+            strip_os_suffix(err),
+        );
         LgError {
-            code: Code::Write,
-            message: format!(
-                "cannot write heap snapshot {}: {syscall} failed with {name}: {}{hint}",
-                path.display(),
-                strip_os_suffix(err),
-            ),
             path: Some(path.to_path_buf()),
             os: errno.map(|errno| OsCause { syscall, errno }),
+            ..Self::new(Code::Write, message)
         }
     }
 
@@ -97,7 +131,8 @@ impl LgError {
 
     /// Builds the JS error: a `TypeError` for config errors, else an `Error`,
     /// with `code`, and `path`, `syscall`, `errno` (Node's negative number) and
-    /// `osCode` (`'ENOENT'`, ...) when known.
+    /// `osCode` (`'ENOENT'`, ...) when known; the guard's numbers (`phase`,
+    /// `need`, `available`, `boundBy`, `heapUsed`, `rss`) for headroom refusals.
     pub fn to_js<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>> {
         let code = env.create_string(self.code.as_str())?;
         let message = env.create_string(format!("leakguard: {}", self.message))?;
@@ -119,6 +154,18 @@ impl LgError {
             error.set_named_property("syscall", os.syscall)?;
             error.set_named_property("errno", -os.errno)?;
             error.set_named_property("osCode", errno_name(os.errno))?;
+        }
+        if let Some(h) = &self.headroom {
+            let phase = match h.phase {
+                Phase::PreCheck => "pre-check",
+                Phase::MidCapture => "mid-capture",
+            };
+            error.set_named_property("phase", phase)?;
+            error.set_named_property("need", h.need as f64)?;
+            error.set_named_property("available", h.available as f64)?;
+            error.set_named_property("boundBy", h.bound.as_str())?;
+            error.set_named_property("heapUsed", h.heap_used as f64)?;
+            error.set_named_property("rss", h.rss as f64)?;
         }
         Ok(error.to_unknown())
     }

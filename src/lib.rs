@@ -13,6 +13,7 @@ mod config;
 mod destination;
 mod engine;
 mod error;
+mod guard;
 mod js_thread;
 mod memory;
 mod process;
@@ -59,6 +60,21 @@ pub struct SnapshotResult {
     /// and possible (not in the `node-v8` fallback).
     #[napi(ts_type = "'keep' | 'reset'")]
     pub object_ids: String,
+    /// What the memory-headroom guard decided; absent when it is off.
+    pub headroom: Option<HeadroomResult>,
+}
+
+/// The memory-headroom guard's numbers for one snapshot (bytes).
+#[napi(object)]
+pub struct HeadroomResult {
+    /// Estimated extra memory the snapshot needed (including the reserve).
+    pub need: f64,
+    /// Memory the process could still use when the snapshot started.
+    pub available: f64,
+    /// The limit that bound `available` (a cgroup file, the host, or `headroom.limitMb`).
+    pub bound_by: String,
+    /// Extra RSS the snapshot actually used at its peak (as sampled during capture).
+    pub extra_peak: f64,
 }
 
 impl From<Snapshot> for SnapshotResult {
@@ -76,6 +92,12 @@ impl From<Snapshot> for SnapshotResult {
             rss_before: s.rss_before as i64,
             rss_after: s.rss_after as i64,
             object_ids: s.object_ids.as_str().to_string(),
+            headroom: s.guard.map(|g| HeadroomResult {
+                need: g.need as f64,
+                available: g.available as f64,
+                bound_by: g.bound,
+                extra_peak: g.extra_peak as f64,
+            }),
         }
     }
 }
@@ -100,9 +122,14 @@ pub fn configure(env: Env, options: Unknown) -> Result<()> {
 /// One snapshot at a time per isolate: a call made while another snapshot is
 /// being taken or written waits for it to finish, then runs.
 ///
-/// Rejects with an `Error` whose `code` is `'ERR_LEAKGUARD_WRITE'` (with
-/// `path`, `syscall`, `errno`, `osCode`), `'ERR_LEAKGUARD_CAPTURE'`, or
-/// `'ERR_LEAKGUARD_CONFIG'` for bad options (a `TypeError`).
+/// Every snapshot passes the memory-headroom guard first: when the estimated
+/// need exceeds what the process may still use, or memory runs past that
+/// while V8 builds the snapshot, nothing is written.
+///
+/// Rejects with an `Error` whose `code` is `'ERR_LEAKGUARD_HEADROOM'` (with
+/// `phase`, `need`, `available`, `boundBy`, `heapUsed`, `rss`),
+/// `'ERR_LEAKGUARD_WRITE'` (with `path`, `syscall`, `errno`, `osCode`),
+/// `'ERR_LEAKGUARD_CAPTURE'`, or `'ERR_LEAKGUARD_CONFIG'` for bad options (a `TypeError`).
 #[napi(
     ts_args_type = "options?: SnapshotOptions",
     ts_return_type = "Promise<SnapshotResult>"
@@ -249,6 +276,7 @@ fn request(options: SnapshotOptions) -> Request {
             .as_deref()
             .and_then(config::ObjectIds::parse)
             .unwrap_or(defaults.object_ids),
+        headroom: defaults.headroom,
     }
 }
 

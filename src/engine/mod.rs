@@ -12,17 +12,23 @@ use std::sync::OnceLock;
 use napi::{Env, JsValue};
 
 use crate::error::LgResult;
+use crate::guard::HeapStats;
 use crate::process;
 
 pub use shim::{Shim, BUILT_ABIS};
 
 /// One V8 heap snapshot source; runs on the isolate's own thread.
 pub trait Engine {
-    /// V8's used heap size in bytes.
-    fn heap_used(&self) -> LgResult<u64>;
-    /// Takes a snapshot and streams its JSON to `out` chunk by chunk; `out`
+    /// V8's used heap, and the part of it in large-object spaces.
+    fn heap(&self) -> LgResult<HeapStats>;
+    /// Takes a snapshot and streams its JSON to `out` chunk by chunk. V8 calls
+    /// `progress` while it builds the snapshot (where the engine can); either
     /// returning `false` aborts. The snapshot is deleted before returning.
-    fn write_snapshot(&self, out: &mut dyn FnMut(&[u8]) -> bool) -> LgResult<()>;
+    fn write_snapshot(
+        &self,
+        progress: &mut dyn FnMut() -> bool,
+        out: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> LgResult<()>;
     /// Drops V8's object-id map; `false` if this engine cannot.
     fn clear_object_ids(&self) -> bool;
 }

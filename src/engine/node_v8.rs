@@ -3,11 +3,12 @@
 //! snapshot into the stream's buffer on the first read: the JSON is held in
 //! memory once before it is written. Only for JS-callable contexts.
 
-use napi::bindgen_prelude::{Buffer, FnArgs, Function, JsObjectValue, Object, Unknown};
+use napi::bindgen_prelude::{Array, Buffer, FnArgs, Function, JsObjectValue, Object, Unknown};
 use napi::{Env, ValueType};
 
 use super::Engine;
 use crate::error::{LgError, LgResult};
+use crate::guard::HeapStats;
 use crate::process;
 
 pub struct NodeV8<'env> {
@@ -45,17 +46,33 @@ impl Engine for NodeV8<'_> {
         false // the v8 module has no way to do it
     }
 
-    fn heap_used(&self) -> LgResult<u64> {
-        let stats: Object = self
-            .method(self.v8, "getHeapStatistics")
-            .map_err(|e| failed("getHeapStatistics()", e))?;
-        let used: f64 = stats
-            .get_named_property("used_heap_size")
-            .map_err(|e| failed("getHeapStatistics()", e))?;
-        Ok(used as u64)
+    fn heap(&self) -> LgResult<HeapStats> {
+        let read = || -> napi::Result<HeapStats> {
+            let stats: Object = self.method(self.v8, "getHeapStatistics")?;
+            let used: f64 = stats.get_named_property("used_heap_size")?;
+            let spaces: Array = self.method(self.v8, "getHeapSpaceStatistics")?;
+            let mut large = 0.0;
+            for i in 0..spaces.len() {
+                let space: Object = spaces.get_element(i)?;
+                let name: String = space.get_named_property("space_name")?;
+                if name.ends_with("large_object_space") {
+                    large += space.get_named_property::<f64>("space_used_size")?;
+                }
+            }
+            Ok(HeapStats {
+                used: used as u64,
+                large: large as u64,
+            })
+        };
+        read().map_err(|e| failed("getHeapStatistics()", e))
     }
 
-    fn write_snapshot(&self, out: &mut dyn FnMut(&[u8]) -> bool) -> LgResult<()> {
+    /// Node serializes inside one `read()`: no progress to report.
+    fn write_snapshot(
+        &self,
+        _progress: &mut dyn FnMut() -> bool,
+        out: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> LgResult<()> {
         let stream: Object = self
             .method(self.v8, "getHeapSnapshot")
             .map_err(|e| failed("getHeapSnapshot()", e))?;

@@ -12,16 +12,23 @@ use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 
 use super::Engine;
 use crate::error::{LgError, LgResult};
+use crate::guard::HeapStats;
 
 // The C ABI of v8_shim.cc.
 type ChunkFn = unsafe extern "C" fn(ctx: *mut c_void, data: *const c_char, len: c_int) -> c_int;
 type AbiFn = unsafe extern "C" fn() -> c_int;
-type TakeFn =
-    unsafe extern "C" fn(expose_internals: c_int, expose_numerics: c_int) -> *const c_void;
+type ProgressFn = unsafe extern "C" fn(ctx: *mut c_void, done: u32, total: u32) -> c_int;
+type TakeFn = unsafe extern "C" fn(
+    progress: ProgressFn,
+    ctx: *mut c_void,
+    expose_internals: c_int,
+    expose_numerics: c_int,
+) -> *const c_void;
 type SerializeFn = unsafe extern "C" fn(*const c_void, ChunkFn, *mut c_void, c_int) -> c_int;
 type DeleteFn = unsafe extern "C" fn(*const c_void);
 type ClearIdsFn = unsafe extern "C" fn();
-type HeapStatsFn = unsafe extern "C" fn(used: *mut usize, limit: *mut usize) -> c_int;
+type HeapStatsFn =
+    unsafe extern "C" fn(used: *mut usize, limit: *mut usize, large: *mut usize) -> c_int;
 
 /// V8's preferred chunk size in Node's own snapshot writer.
 const CHUNK: c_int = 64 * 1024;
@@ -90,12 +97,15 @@ impl Shim {
 }
 
 impl Engine for &'static Shim {
-    fn heap_used(&self) -> LgResult<u64> {
-        let (mut used, mut limit) = (0usize, 0usize);
+    fn heap(&self) -> LgResult<HeapStats> {
+        let (mut used, mut limit, mut large) = (0usize, 0usize, 0usize);
         // SAFETY: plain out-parameters.
-        match unsafe { (self.heap_stats)(&mut used, &mut limit) } {
+        match unsafe { (self.heap_stats)(&mut used, &mut limit, &mut large) } {
             0 => Err(LgError::capture("no V8 isolate on this thread")),
-            _ => Ok(used as u64),
+            _ => Ok(HeapStats {
+                used: used as u64,
+                large: large as u64,
+            }),
         }
     }
 
@@ -105,17 +115,24 @@ impl Engine for &'static Shim {
         true
     }
 
-    fn write_snapshot(&self, out: &mut dyn FnMut(&[u8]) -> bool) -> LgResult<()> {
-        // SAFETY: takes a snapshot of the isolate entered on this thread.
-        let snapshot = unsafe { (self.take)(0, 0) };
+    fn write_snapshot(
+        &self,
+        progress: &mut dyn FnMut() -> bool,
+        out: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> LgResult<()> {
+        let mut progress = |()| progress();
+        let mut progress: Callback<()> = &mut progress;
+        // SAFETY: `progress` outlives the call; takes a snapshot of the isolate entered here.
+        let snapshot = unsafe { (self.take)(on_progress, context(&mut progress), 0, 0) };
         if snapshot.is_null() {
-            return Err(LgError::capture("no V8 isolate on this thread"));
+            return Err(LgError::capture(
+                "V8 returned no snapshot (aborted, or no isolate on this thread)",
+            ));
         }
-        let mut out: &mut dyn FnMut(&[u8]) -> bool = out;
-        let ctx = (&mut out as *mut &mut dyn FnMut(&[u8]) -> bool).cast::<c_void>();
-        // SAFETY: `ctx` outlives the call; `snapshot` is deleted exactly once.
+        let mut out: Callback<&[u8]> = out;
+        // SAFETY: `out` outlives the call; `snapshot` is deleted exactly once.
         let complete = unsafe {
-            let complete = (self.serialize)(snapshot, on_chunk, ctx, CHUNK);
+            let complete = (self.serialize)(snapshot, on_chunk, context(&mut out), CHUNK);
             (self.delete)(snapshot);
             complete
         };
@@ -126,16 +143,31 @@ impl Engine for &'static Shim {
     }
 }
 
-unsafe extern "C" fn on_chunk(ctx: *mut c_void, data: *const c_char, len: c_int) -> c_int {
-    // SAFETY: `ctx` is the `&mut dyn FnMut` passed by `write_snapshot`, and V8
-    // hands a valid buffer of `len` bytes.
-    let out = unsafe { &mut *ctx.cast::<&mut dyn FnMut(&[u8]) -> bool>() };
-    let chunk = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len.max(0) as usize) };
-    // Never unwind into V8's C++ frames.
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| out(chunk))) {
+/// A Rust callback passed through the shim's `void* ctx`.
+type Callback<'a, T> = &'a mut dyn FnMut(T) -> bool;
+
+fn context<T>(callback: &mut Callback<'_, T>) -> *mut c_void {
+    (callback as *mut Callback<'_, T>).cast()
+}
+
+/// Runs the callback behind `ctx`, never unwinding into V8's C++ frames; 0 = go on.
+unsafe fn call<T>(ctx: *mut c_void, arg: T) -> c_int {
+    // SAFETY: `ctx` comes from `context` in `write_snapshot`, still borrowed there.
+    let callback = unsafe { &mut *ctx.cast::<Callback<'_, T>>() };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(arg))) {
         Ok(true) => 0,
         _ => 1,
     }
+}
+
+unsafe extern "C" fn on_progress(ctx: *mut c_void, _done: u32, _total: u32) -> c_int {
+    unsafe { call(ctx, ()) }
+}
+
+unsafe extern "C" fn on_chunk(ctx: *mut c_void, data: *const c_char, len: c_int) -> c_int {
+    // SAFETY: V8 hands a valid buffer of `len` bytes.
+    let chunk = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len.max(0) as usize) };
+    unsafe { call(ctx, chunk) }
 }
 
 /// The directory of the loaded addon (`leakguard.<platform>.node`).

@@ -11,6 +11,8 @@
 #include "v8.h"
 
 typedef int (*lg_chunk_fn)(void* ctx, const char* data, int len);
+// Called while V8 builds the snapshot; non-zero aborts it.
+typedef int (*lg_progress_fn)(void* ctx, uint32_t done, uint32_t total);
 
 namespace {
 
@@ -32,6 +34,18 @@ class ChunkStream final : public v8::OutputStream {
   bool ended_ = false;
 };
 
+class Progress final : public v8::ActivityControl {
+ public:
+  Progress(lg_progress_fn fn, void* ctx) : fn_(fn), ctx_(ctx) {}
+  ControlOption ReportProgressValue(uint32_t done, uint32_t total) override {
+    return fn_(ctx_, done, total) == 0 ? kContinue : kAbort;
+  }
+
+ private:
+  lg_progress_fn fn_;
+  void* ctx_;
+};
+
 }  // namespace
 
 extern "C" {
@@ -40,15 +54,17 @@ __attribute__((visibility("default"))) int lg_shim_abi(void) {
   return NODE_MODULE_VERSION;
 }
 
-// Snapshot of the isolate running on the calling thread; NULL if there is none.
+// Snapshot of the isolate running on the calling thread; NULL if there is
+// none or if `progress` aborted it.
 __attribute__((visibility("default"))) const void* lg_take_snapshot(
-    int expose_internals, int expose_numerics) {
+    lg_progress_fn progress, void* ctx, int expose_internals,
+    int expose_numerics) {
   v8::Isolate* isolate = v8::Isolate::TryGetCurrent();
   if (isolate == nullptr) return nullptr;
   v8::HandleScope scope(isolate);
+  Progress control(progress, ctx);
   return isolate->GetHeapProfiler()->TakeHeapSnapshot(
-      static_cast<v8::ActivityControl*>(nullptr), nullptr,
-      expose_internals == 0, expose_numerics != 0);
+      &control, nullptr, expose_internals == 0, expose_numerics != 0);
 }
 
 // Returns 1 when V8 reached the end of the stream, 0 when the callback aborted.
@@ -68,15 +84,29 @@ __attribute__((visibility("default"))) void lg_delete_snapshot(
       ->Delete();
 }
 
-// Returns 0 when the calling thread has no isolate.
+// Used heap, heap limit, and the part of the used heap in large-object
+// space (big strings and arrays: few snapshot nodes per byte). Returns 0
+// when the calling thread has no isolate.
 __attribute__((visibility("default"))) int lg_heap_stats(size_t* used,
-                                                         size_t* limit) {
+                                                         size_t* limit,
+                                                         size_t* large) {
   v8::Isolate* isolate = v8::Isolate::TryGetCurrent();
   if (isolate == nullptr) return 0;
   v8::HeapStatistics stats;
   isolate->GetHeapStatistics(&stats);
   *used = stats.used_heap_size();
   *limit = stats.heap_size_limit();
+  *large = 0;
+  for (size_t i = 0; i < isolate->NumberOfHeapSpaces(); i++) {
+    v8::HeapSpaceStatistics space;
+    isolate->GetHeapSpaceStatistics(&space, i);
+    const char* name = space.space_name();
+    if (name != nullptr && (__builtin_strcmp(name, "large_object_space") == 0 ||
+                            __builtin_strcmp(name, "code_large_object_space") == 0 ||
+                            __builtin_strcmp(name, "new_large_object_space") == 0)) {
+      *large += space.space_used_size();
+    }
+  }
   return 1;
 }
 

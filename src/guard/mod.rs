@@ -1,0 +1,103 @@
+//! The memory-headroom guard: every snapshot passes it first, and it watches
+//! memory while V8 builds the snapshot. A snapshot needs memory of the order
+//! of the heap again (measured: up to ~10× heapUsed for heaps of small
+//! objects), and a process killed by the OOM killer mid-dump leaves no file.
+//! So: estimate what the snapshot needs, compare with what this process may
+//! still use (cgroup, host, configured limit), refuse loudly when it does not
+//! fit, and abort cleanly if the estimate proves wrong during capture.
+
+pub mod available;
+mod estimate;
+mod watch;
+
+pub use estimate::record;
+pub use watch::Watch;
+
+use crate::error::{HeadroomFacts, LgError, LgResult, Phase};
+use available::Available;
+
+/// `headroom` configuration.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Headroom {
+    pub enabled: bool,
+    /// Extra memory per byte of heapUsed; `None` uses the measured model.
+    pub factor: Option<f64>,
+    /// Kept free on top of the estimate, in bytes.
+    pub reserve: u64,
+    /// An explicit memory limit for the process, in bytes.
+    pub limit: Option<u64>,
+}
+
+pub const DEFAULT_RESERVE: u64 = 64 << 20;
+
+impl Default for Headroom {
+    fn default() -> Self {
+        Headroom {
+            enabled: true,
+            factor: None,
+            reserve: DEFAULT_RESERVE,
+            limit: None,
+        }
+    }
+}
+
+/// V8 heap figures the estimate is made from.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HeapStats {
+    pub used: u64,
+    /// The part of `used` in large-object spaces (big strings and arrays).
+    pub large: u64,
+}
+
+/// Clears the capture, or refuses it with the numbers. `None` when disabled.
+pub fn check(config: &Headroom, heap: HeapStats, rss: u64) -> LgResult<Option<Watch>> {
+    if !config.enabled {
+        return Ok(None);
+    }
+    let need = estimate::need(config, heap);
+    let configured = config.limit.map(|limit| (limit, rss));
+    let Some(room) = available::available(&available::fs_root(), configured) else {
+        // Nothing readable (no /proc): nothing to compare with; the watch cannot help either.
+        return Ok(None);
+    };
+    if need > room.bytes {
+        return Err(refusal(Phase::PreCheck, need, &room, heap.used, rss));
+    }
+    Ok(Some(Watch::new(rss, need, room, config.reserve, heap.used)))
+}
+
+pub fn refusal(phase: Phase, need: u64, room: &Available, heap_used: u64, rss: u64) -> LgError {
+    let mib = |b: u64| b >> 20;
+    let message = match phase {
+        Phase::PreCheck => format!(
+            "not enough memory for a heap snapshot: it needs an estimated {} MiB (heapUsed {} MiB), \
+             {} MiB are available (bound by {}); no snapshot was taken. Give the process more \
+             memory, or tune `headroom` (see the README)",
+            mib(need),
+            mib(heap_used),
+            mib(room.bytes),
+            room.bound
+        ),
+        Phase::MidCapture => format!(
+            "heap snapshot aborted mid-capture: RSS reached {} MiB, past the {} MiB this process \
+             could use (bound by {}; estimate was {} MiB for heapUsed {} MiB); memory was \
+             released, no file was written",
+            mib(rss),
+            mib(room.bytes),
+            room.bound,
+            mib(need),
+            mib(heap_used)
+        ),
+    };
+    LgError::headroom(
+        message,
+        HeadroomFacts {
+            phase,
+            need,
+            available: room.bytes,
+            bound: room.bound.to_string(),
+            heap_used,
+            rss,
+        },
+    )
+}
