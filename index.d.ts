@@ -63,6 +63,26 @@ export interface EngineInfo {
   builtAbis: Array<number>
 }
 
+/**
+ * Would a snapshot fit now? The guard's numbers for this isolate, without
+ * taking a snapshot; cheap enough for a readiness probe. `null` when the
+ * guard is off.
+ */
+export declare function headroom(): HeadroomCheck | null
+
+/** The memory-headroom guard's view right now (bytes). */
+export interface HeadroomCheck {
+  /** Whether a snapshot taken now would pass the guard's pre-check. */
+  fits: boolean
+  /** Estimated extra memory a snapshot would need (including the reserve). */
+  need: number
+  /** Memory the process may still use. */
+  available: number
+  /** The limit that binds `available`. */
+  boundBy: string
+  heapUsed: number
+}
+
 /** How the guard estimates and limits what a snapshot may use. */
 export interface HeadroomOptions {
   /**

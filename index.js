@@ -837,5 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.configure = nativeBinding.configure
 module.exports.engineInfo = nativeBinding.engineInfo
+module.exports.headroom = nativeBinding.headroom
 module.exports.snapshot = nativeBinding.snapshot
 module.exports.writeSnapshot = nativeBinding.writeSnapshot

@@ -110,3 +110,20 @@ test('bad headroom options throw a TypeError naming the option', () => {
     })
   }
 })
+
+test('headroom() tells whether a snapshot would fit, without taking one', () => {
+  const r = child(`
+    const before = lg.headroom()
+    lg.configure({ headroom: { limitMb: 1 } })
+    const tight = lg.headroom()
+    lg.configure({ headroom: false })
+    out({ before, tight, off: lg.headroom() === null, files: require('node:fs').readdirSync(process.cwd()).length })
+  `, { env: { LEAKGUARD_FS_ROOT: path.join(FIXTURES, 'cgroup-v2') } })
+  assert.equal(r.before.fits, true)
+  assert.equal(r.before.available, 312 * 2 ** 20)
+  assert.match(r.before.boundBy, /^cgroup v2 /)
+  assert.ok(r.before.need > 0 && r.before.heapUsed > 0)
+  assert.equal(r.tight.fits, false)
+  assert.equal(r.tight.boundBy, 'headroom.limitMb')
+  assert.equal(r.off, true)
+})

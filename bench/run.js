@@ -1,6 +1,9 @@
 'use strict'
-// `npm run bench [-- --mb 300 --rounds 3]`: every variant in a fresh process,
-// round-robin, on the same heap; medians written to BENCHMARKS.md.
+// `npm run bench [-- --mb 300 --rounds 3 --only capture|shapes|guard]`.
+// capture: every variant in a fresh process, round-robin, on the same heap.
+// shapes:  extra memory a snapshot needs, per heap shape (sizes the guard).
+// guard:   what one headroom check costs.
+// Each section prints a markdown table and saves it under bench/out/.
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -9,50 +12,109 @@ const { setup, ROOT } = require('../scripts/setup')
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : dflt
+  return i > 0 ? process.argv[i + 1] : dflt
 }
-const MB = arg('mb', 300)
-const ROUNDS = arg('rounds', 3)
-const VARIANTS = ['v8.writeHeapSnapshot', 'leakguard-raw', 'leakguard-gzip1', 'leakguard-gzip1-reset-ids', 'v8.getHeapSnapshot+gzip1']
+const MB = Number(arg('mb', 300))
+const ROUNDS = Number(arg('rounds', 3))
+const ONLY = arg('only', null)
 const OUT = path.join(ROOT, 'bench', 'out')
+const MiB = (b) => (b / 2 ** 20).toFixed(0)
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
+const machine = `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} × ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
+
+function runChild (script, args) {
+  const line = execFileSync(process.execPath, ['--expose-gc', path.join(__dirname, script), ...args],
+    { encoding: 'utf8', maxBuffer: 1 << 20 })
+  return { load: Number(os.loadavg()[0].toFixed(1)), ...JSON.parse(line.trim().split('\n').pop()) }
+}
+
+function save (name, report) {
+  fs.writeFileSync(path.join(OUT, `${name}.md`), report)
+  console.log('\n' + report)
+}
+
+function capture () {
+  const VARIANTS = ['v8.writeHeapSnapshot', 'leakguard-raw', 'leakguard-gzip1', 'leakguard-gzip1-reset-ids', 'v8.getHeapSnapshot+gzip1']
+  const results = []
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const variant of VARIANTS) {
+      const r = { round, ...runChild('child.js', [variant, String(MB), OUT]) }
+      results.push(r)
+      fs.appendFileSync(path.join(OUT, 'capture.jsonl'), JSON.stringify(r) + '\n')
+      console.log(`round ${round} ${variant.padEnd(26)} block ${r.longestBlockMs.toFixed(0)} ms, cpu ${r.cpuMs.toFixed(0)} ms, peak ${MiB(r.peakRss)} MiB, load ${r.load}`)
+    }
+  }
+  const stats = Object.fromEntries(VARIANTS.map((v) => {
+    const rs = results.filter((r) => r.variant === v)
+    const m = (k) => median(rs.map((r) => r[k]))
+    return [v, { block: m('longestBlockMs'), cpu: m('cpuMs'), peak: m('peakRss'), before: m('rssBefore'), after: m('rssAfter1s'), bytes: m('bytes'), heapUsed: m('heapUsed') }]
+  }))
+  const base = stats['v8.writeHeapSnapshot']
+  const rows = VARIANTS.map((v) => {
+    const s = stats[v]
+    return `| ${v} | ${(s.block / 1000).toFixed(2)} s | ${(s.block / base.block).toFixed(3)} | ${(s.cpu / 1000).toFixed(2)} s | ${(s.cpu / base.cpu).toFixed(3)} | ${MiB(s.peak)} MiB | ${s.peak >= base.peak ? '+' : ''}${MiB(s.peak - base.peak)} MiB | ${MiB(s.before)} → ${MiB(s.after)} MiB (${s.after >= s.before ? '+' : ''}${((s.after / s.before - 1) * 100).toFixed(1)} %) | ${MiB(s.bytes)} MiB |`
+  })
+  save('capture', [
+    `### Capture: ${machine}`,
+    '',
+    `Heap: ${MiB(base.heapUsed)} MiB heapUsed of small objects (bench/heap.js). ${ROUNDS} rounds, each variant in a fresh process, round-robin; medians. Load average during the runs: ${Math.min(...results.map((r) => r.load))}–${Math.max(...results.map((r) => r.load))}.`,
+    '',
+    '| variant | longest event-loop block | × writeHeapSnapshot | main-thread CPU | × | peak RSS (snapshot phase) | vs writeHeapSnapshot | RSS before → 1 s after | output |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    ''
+  ].join('\n'))
+}
+
+function shapes () {
+  const { SHAPES } = require('./shapes')
+  const mb = Math.min(MB, 100)
+  const rows = []
+  for (const shape of Object.keys(SHAPES)) {
+    const r = runChild('shapes.js', [shape, String(mb), OUT])
+    fs.appendFileSync(path.join(OUT, 'shapes.jsonl'), JSON.stringify(r) + '\n')
+    const small = r.heapUsed - r.largeObjects
+    rows.push(`| ${shape} | ${MiB(r.heapUsed)} MiB | ${MiB(r.largeObjects)} MiB | ${(r.nodes / 1e6).toFixed(2)} M | ${MiB(r.extra)} MiB | ${(r.extra / r.heapUsed).toFixed(2)} | ${(r.extra / r.nodes).toFixed(0)} B | ${small > 0 ? (r.extra / small).toFixed(2) : '–'} | ${MiB(r.need)} MiB | ${(r.need / r.extra).toFixed(2)} | ${MiB(r.sampledPeak)} MiB |`)
+    console.log(rows[rows.length - 1])
+  }
+  save('shapes', [
+    `### Headroom: extra memory per heap shape: ${machine}`,
+    '',
+    `One fresh process per shape, about ${mb} MiB of that shape, first snapshot of the process, leakguard raw. "extra" is peak RSS during the snapshot (VmHWM, reset just before) minus RSS before. "need" is the guard's default estimate (model + 32 MiB base + 64 MiB reserve); "sampled peak" is the extra RSS the guard's watch saw.`,
+    '',
+    '| shape | heapUsed | in large-object space | nodes | extra | extra ÷ heapUsed | extra ÷ node | extra ÷ heapUsed outside large-object space | need (default estimate) | need ÷ extra | sampled peak |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    ''
+  ].join('\n'))
+}
+
+function guard () {
+  const leakguard = require('..')
+  leakguard.headroom() // load the shim, warm up
+  const N = 2000
+  const times = []
+  for (let i = 0; i < N; i++) {
+    const t = process.hrtime.bigint()
+    leakguard.headroom()
+    times.push(Number(process.hrtime.bigint() - t) / 1e6)
+  }
+  times.sort((a, b) => a - b)
+  const h = leakguard.headroom()
+  save('guard', [
+    `### Headroom check cost: ${machine}`,
+    '',
+    `\`leakguard.headroom()\` (the guard's pre-check: V8 heap statistics, /proc/self/cgroup, mountinfo, the cgroup's memory files up the hierarchy, /proc/meminfo), ${N} calls; bound here by ${h.boundBy}.`,
+    '',
+    '| median | p99 | max |',
+    '|---|---|---|',
+    `| ${(median(times) * 1000).toFixed(0)} µs | ${(times[Math.floor(N * 0.99)] * 1000).toFixed(0)} µs | ${(times[N - 1] * 1000).toFixed(0)} µs |`,
+    ''
+  ].join('\n'))
+}
 
 setup({ log: () => {} })
 fs.mkdirSync(OUT, { recursive: true })
-const results = []
-const load = () => os.loadavg()[0].toFixed(1)
-for (let round = 1; round <= ROUNDS; round++) {
-  for (const variant of VARIANTS) {
-    const line = execFileSync(process.execPath,
-      ['--expose-gc', path.join(__dirname, 'child.js'), variant, String(MB), OUT],
-      { encoding: 'utf8', maxBuffer: 1 << 20 })
-    const r = { round, load: Number(load()), ...JSON.parse(line.trim().split('\n').pop()) }
-    results.push(r)
-    fs.appendFileSync(path.join(OUT, 'results.jsonl'), JSON.stringify(r) + '\n')
-    console.log(`round ${round} ${variant.padEnd(26)} block ${r.longestBlockMs.toFixed(0)} ms, cpu ${r.cpuMs.toFixed(0)} ms, peak ${(r.peakRss / 2 ** 20).toFixed(0)} MiB, load ${r.load}`)
-  }
+for (const [name, section] of Object.entries({ guard, shapes, capture })) {
+  if (!ONLY || ONLY === name) section()
 }
-
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
-const byVariant = Object.fromEntries(VARIANTS.map((v) => {
-  const rs = results.filter((r) => r.variant === v)
-  const m = (k) => median(rs.map((r) => r[k]))
-  return [v, { block: m('longestBlockMs'), cpu: m('cpuMs'), peak: m('peakRss'), before: m('rssBefore'), after: m('rssAfter1s'), bytes: m('bytes'), heapUsed: m('heapUsed') }]
-}))
-const base = byVariant['v8.writeHeapSnapshot']
-const MiB = (b) => (b / 2 ** 20).toFixed(0)
-const rows = VARIANTS.map((v) => {
-  const s = byVariant[v]
-  return `| ${v} | ${(s.block / 1000).toFixed(2)} s | ${(s.block / base.block).toFixed(3)} | ${(s.cpu / 1000).toFixed(2)} s | ${(s.cpu / base.cpu).toFixed(3)} | ${MiB(s.peak)} MiB | ${s.peak - base.peak >= 0 ? '+' : ''}${MiB(s.peak - base.peak)} MiB | ${MiB(s.before)} → ${MiB(s.after)} MiB (${((s.after / s.before - 1) * 100).toFixed(1)} %) | ${MiB(s.bytes)} MiB |`
-})
-const report = [
-  `### Capture: ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} × ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
-  '',
-  `Heap: ${MiB(base.heapUsed)} MiB heapUsed of small objects (bench/heap.js). ${ROUNDS} rounds, each variant in a fresh process, round-robin; medians. Load average during the runs: ${Math.min(...results.map((r) => r.load))}–${Math.max(...results.map((r) => r.load))}.`,
-  '',
-  '| variant | longest event-loop block | × writeHeapSnapshot | main-thread CPU | × | peak RSS (snapshot phase) | vs writeHeapSnapshot | RSS before → 1 s after | output |',
-  '|---|---|---|---|---|---|---|---|---|',
-  ...rows,
-  ''
-].join('\n')
-fs.writeFileSync(path.join(OUT, 'capture.md'), report)
-console.log('\n' + report)

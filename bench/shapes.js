@@ -11,8 +11,11 @@ const { grow } = require('./heap')
 const SHAPES = {
   'small-objects': (mb) => grow(mb),
   'large-strings': (mb) => {
-    // 1 MiB unique strings: large-object space, one graph node each.
-    globalThis.keep = Array.from({ length: mb }, (_, i) => `${i}:`.padEnd(1 << 20, String.fromCharCode(97 + (i % 26))))
+    // 512 KiB flat strings: large-object space, one graph node each. (Built
+    // from random hex: 'x'.repeat() makes a tiny cons-string tree, and Node
+    // makes strings over ~1 MB external, outside the heap.)
+    const crypto = require('node:crypto')
+    globalThis.keep = Array.from({ length: mb * 2 }, () => crypto.randomBytes(256 << 10).toString('hex'))
   },
   'number-arrays': (mb) => {
     // Unboxed doubles: 1 Mi-element arrays of 8 MiB each.
@@ -51,7 +54,7 @@ async function child ([shape, mb, dir]) {
   fs.unlinkSync(r.path)
   const nodes = Number(head.toString().match(/"node_count":(\d+)/)[1])
   const edges = Number(head.toString().match(/"edge_count":(\d+)/)[1])
-  console.log(JSON.stringify({ shape, heapUsed, largeObjects, rssBefore, extra, nodes, edges, rawBytes: r.rawBytes }))
+  console.log(JSON.stringify({ shape, heapUsed, largeObjects, rssBefore, extra, nodes, edges, rawBytes: r.rawBytes, need: r.headroom.need, sampledPeak: r.headroom.extraPeak }))
 }
 
 module.exports = { SHAPES }

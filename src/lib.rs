@@ -280,6 +280,39 @@ fn request(options: SnapshotOptions) -> Request {
     }
 }
 
+/// The memory-headroom guard's view right now (bytes).
+#[napi(object)]
+pub struct HeadroomCheck {
+    /// Whether a snapshot taken now would pass the guard's pre-check.
+    pub fits: bool,
+    /// Estimated extra memory a snapshot would need (including the reserve).
+    pub need: f64,
+    /// Memory the process may still use.
+    pub available: f64,
+    /// The limit that binds `available`.
+    pub bound_by: String,
+    pub heap_used: f64,
+}
+
+/// Would a snapshot fit now? The guard's numbers for this isolate, without
+/// taking a snapshot; cheap enough for a readiness probe. `null` when the
+/// guard is off.
+#[napi]
+pub fn headroom(env: Env) -> Result<Option<HeadroomCheck>> {
+    let engine = engine::select(&env).map_err(|e| e.into_napi(&env))?;
+    let heap = engine.heap().map_err(|e| e.into_napi(&env))?;
+    let config = config::defaults().headroom;
+    Ok(
+        guard::assess(&config, heap, memory::rss()).map(|a| HeadroomCheck {
+            fits: a.need <= a.room.bytes,
+            need: a.need as f64,
+            available: a.room.bytes as f64,
+            bound_by: a.room.bound.to_string(),
+            heap_used: heap.used as f64,
+        }),
+    )
+}
+
 /// Which engine snapshots go through in this process, and why.
 #[napi(object)]
 pub struct EngineInfo {

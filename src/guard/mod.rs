@@ -49,15 +49,28 @@ pub struct HeapStats {
     pub large: u64,
 }
 
-/// Clears the capture, or refuses it with the numbers. `None` when disabled.
-pub fn check(config: &Headroom, heap: HeapStats, rss: u64) -> LgResult<Option<Watch>> {
+/// What a snapshot would need now, and what the process may still use.
+pub struct Assessment {
+    pub need: u64,
+    pub room: Available,
+}
+
+/// `None` when the guard is off, or nothing could be read (no /proc).
+pub fn assess(config: &Headroom, heap: HeapStats, rss: u64) -> Option<Assessment> {
     if !config.enabled {
-        return Ok(None);
+        return None;
     }
-    let need = estimate::need(config, heap);
     let configured = config.limit.map(|limit| (limit, rss));
-    let Some(room) = available::available(&available::fs_root(), configured) else {
-        // Nothing readable (no /proc): nothing to compare with; the watch cannot help either.
+    let room = available::available(&available::fs_root(), configured)?;
+    Some(Assessment {
+        need: estimate::need(config, heap),
+        room,
+    })
+}
+
+/// Clears the capture (with a watch for it), or refuses it with the numbers.
+pub fn check(config: &Headroom, heap: HeapStats, rss: u64) -> LgResult<Option<Watch>> {
+    let Some(Assessment { need, room }) = assess(config, heap, rss) else {
         return Ok(None);
     };
     if need > room.bytes {
