@@ -63,6 +63,9 @@ server.listen(0, '127.0.0.1', async () => {
     `  heap used:     ${mb(r.heapUsed)} MB`,
     `  app blocked:   ${r.blockMs.toFixed(0)} ms (event loop); file complete after ${r.totalMs.toFixed(0)} ms`,
     `  RSS:           ${mb(r.rssBefore)} MB before, ${mb(r.rssAfter)} MB after`,
+    r.headroom
+      ? `  memory guard:  estimated ${mb(r.headroom.need)} MB needed of ${mb(r.headroom.available)} MB available (${r.headroom.boundBy}); used ${mb(r.headroom.extraPeak)} MB at peak`
+      : '  memory guard:  off',
     '',
     'Open it: gunzip -k the file, then Chrome DevTools > Memory > Load profile;',
     'look for RequestRecord and the renderCache Map.'

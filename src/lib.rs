@@ -14,6 +14,7 @@ mod destination;
 mod engine;
 mod error;
 mod guard;
+mod heapdump;
 mod js_thread;
 mod memory;
 mod process;
@@ -21,15 +22,13 @@ mod sink;
 mod writer;
 
 use std::ptr;
-use std::time::SystemTime;
 
-use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, Null, ToNapiValue, Unknown};
-use napi::{sys, Env, JsValue, Result, ValueType};
+use napi::bindgen_prelude::{ToNapiValue, Unknown};
+use napi::{sys, Env, JsValue, Result};
 
-use capture::{Request, Snapshot};
+use capture::Snapshot;
 use config::SnapshotOptions;
-use destination::Destination;
-use error::{LgError, LgResult};
+use error::LgResult;
 
 /// What a snapshot produced and what it cost.
 #[napi(object)]
@@ -149,7 +148,7 @@ pub fn snapshot(env: Env, options: Option<Unknown<'_>>) -> Result<Unknown<'_>> {
             deferred.settle(env, value, result.is_ok());
         }
     };
-    match config::parse_snapshot(options).map(request) {
+    match config::parse_snapshot(options).map(config::request) {
         Ok(request) => capture::submit(&env, request, Box::new(settle)),
         Err(e) => settle(&env, Err(e)),
     }
@@ -170,21 +169,9 @@ pub fn write_snapshot(
     filename: Option<Unknown>,
     callback: Option<Unknown>,
 ) -> Result<bool> {
-    let (filename, callback) = heapdump_args(filename, callback).map_err(|e| e.into_napi(&env))?;
-    let callback = callback.map(|f| f.create_ref()).transpose()?;
-    let settle = move |env: &Env, result: LgResult<Snapshot>| {
-        let delivered = match callback {
-            Some(callback) => call_node_style(env, &callback, result),
-            None => match result {
-                Ok(_) => Ok(()),
-                Err(e) => e
-                    .to_js(env)
-                    .and_then(|err| process::emit_warning(env, err, e.code.as_str())),
-            },
-        };
-        // A callback that throws surfaces as an uncaught exception, as in heapdump.
-        drop(delivered);
-    };
+    let (filename, callback) =
+        heapdump::arguments(filename, callback).map_err(|e| e.into_napi(&env))?;
+    let settle = heapdump::settle(callback)?;
     let options = SnapshotOptions {
         dir: None,
         filename,
@@ -192,92 +179,8 @@ pub fn write_snapshot(
         reason: None,
         object_ids: None,
     };
-    capture::submit(&env, request(options), Box::new(settle));
+    capture::submit(&env, config::request(options), settle);
     Ok(true)
-}
-
-type NodeArgs = FnArgs<(Unknown<'static>, Unknown<'static>)>;
-type NodeCallback = FunctionRef<NodeArgs, Unknown<'static>>;
-type NodeCallbackFn<'env> = Function<'env, NodeArgs, Unknown<'static>>;
-
-fn call_node_style(env: &Env, callback: &NodeCallback, result: LgResult<Snapshot>) -> Result<()> {
-    let f = callback.borrow_back(env)?;
-    let args = match result {
-        Ok(s) => (
-            Null.into_unknown(env)?,
-            env.create_string(s.path.to_string_lossy())?.to_unknown(),
-        ),
-        Err(e) => (e.to_js(env)?, ().into_unknown(env)?),
-    };
-    f.call(FnArgs::from(args))?;
-    Ok(())
-}
-
-/// heapdump's argument shapes: `()`, `(filename)`, `(callback)`, `(filename, callback)`.
-fn heapdump_args<'env>(
-    first: Option<Unknown<'env>>,
-    second: Option<Unknown<'env>>,
-) -> LgResult<(Option<String>, Option<NodeCallbackFn<'env>>)> {
-    let kind = |v: &Option<Unknown>| v.as_ref().and_then(|v| v.get_type().ok());
-    let bad = |what: &str, v: &Unknown| {
-        LgError::config(format!(
-            "writeSnapshot(): {what} must be {}, got a {}",
-            if what == "filename" {
-                "a non-empty string or a callback"
-            } else {
-                "a function"
-            },
-            v.get_type().map(|t| t.to_string()).unwrap_or_default()
-        ))
-    };
-    let mut filename = None;
-    let mut callback = None;
-    match (kind(&first), &first) {
-        (None | Some(ValueType::Undefined | ValueType::Null), _) => {}
-        (Some(ValueType::String), Some(v)) => {
-            let name: String = unsafe { v.cast() }.unwrap_or_default();
-            if name.is_empty() || name.contains('\0') {
-                return Err(bad("filename", v));
-            }
-            filename = Some(name);
-        }
-        (Some(ValueType::Function), Some(v)) => {
-            callback = Some(unsafe { v.cast() }.map_err(|_| bad("filename", v))?)
-        }
-        (_, Some(v)) => return Err(bad("filename", v)),
-        (Some(_), None) => unreachable!(),
-    }
-    match (kind(&second), &second) {
-        (None | Some(ValueType::Undefined | ValueType::Null), _) => {}
-        (Some(ValueType::Function), Some(v)) if callback.is_none() => {
-            callback = Some(unsafe { v.cast() }.map_err(|_| bad("callback", v))?)
-        }
-        (_, Some(v)) => return Err(bad("callback", v)),
-        (Some(_), None) => unreachable!(),
-    }
-    Ok((filename, callback))
-}
-
-/// Builds the capture request from per-call options over the configured defaults.
-fn request(options: SnapshotOptions) -> Request {
-    let defaults = config::defaults();
-    let dir = options
-        .dir
-        .and_then(|d| config::absolute(&d).ok())
-        .or(defaults.dir)
-        .or_else(|| std::env::current_dir().ok())
-        .unwrap_or_default();
-    let gzip = options.gzip.map_or(defaults.gzip, config::gzip_level);
-    Request {
-        dest: Destination::new(&dir, options.filename.as_deref(), gzip, SystemTime::now()),
-        reason: options.reason.unwrap_or_else(|| "api".to_string()),
-        object_ids: options
-            .object_ids
-            .as_deref()
-            .and_then(config::ObjectIds::parse)
-            .unwrap_or(defaults.object_ids),
-        headroom: defaults.headroom,
-    }
 }
 
 /// The memory-headroom guard's view right now (bytes).

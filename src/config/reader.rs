@@ -1,0 +1,186 @@
+//! Reads JS option objects with precise errors: the option's name, what it
+//! got, and what it accepts; unknown names are refused.
+
+use napi::bindgen_prelude::{Either, JsObjectValue, Object, Unknown};
+use napi::{JsValue, ValueType};
+
+use super::{HeadroomOptions, ObjectIds};
+use crate::error::{LgError, LgResult};
+
+const GZIP_ACCEPTS: &str = "true, false, or an integer gzip level 1-9";
+
+/// Reads the properties of a JS options object with precise errors.
+pub struct Reader<'env> {
+    object: Object<'env>,
+    what: &'static str,
+}
+
+impl<'env> Reader<'env> {
+    /// `undefined`/`null` give `None`; anything but a plain object is refused.
+    pub fn new(value: Unknown<'env>, what: &'static str, known: &[&str]) -> LgResult<Option<Self>> {
+        match value.get_type().map_err(napi_failure)? {
+            ValueType::Undefined | ValueType::Null => return Ok(None),
+            ValueType::Object => {}
+            _ => {
+                return Err(LgError::config(format!(
+                    "{what} expects an options object, got {}",
+                    describe(&value)
+                )))
+            }
+        }
+        let object = Object::from_raw(value.value().env, value.raw());
+        for key in Object::keys(&object).map_err(napi_failure)? {
+            if !known.contains(&key.as_str()) {
+                return Err(LgError::config(format!(
+                    "unknown option `{key}` for {what}; accepted options: {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(Some(Reader { object, what }))
+    }
+
+    fn get(&self, key: &str) -> LgResult<Option<Unknown<'env>>> {
+        let v: Unknown = self.object.get_named_property(key).map_err(napi_failure)?;
+        Ok(match v.get_type().map_err(napi_failure)? {
+            ValueType::Undefined => None,
+            _ => Some(v),
+        })
+    }
+
+    fn invalid(&self, key: &str, got: &Unknown, accepts: &str) -> LgError {
+        LgError::config(format!(
+            "invalid option `{key}` for {}: got {}; accepted: {accepts}",
+            self.what,
+            describe(got)
+        ))
+    }
+
+    /// A non-empty string without NUL bytes.
+    pub fn path(&self, key: &str) -> LgResult<Option<String>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        match string_of(&v) {
+            Some(s) if !s.is_empty() && !s.contains('\0') => Ok(Some(s)),
+            _ => Err(self.invalid(key, &v, "a non-empty path string")),
+        }
+    }
+
+    pub fn reason(&self, key: &str) -> LgResult<Option<String>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        match string_of(&v) {
+            Some(s) if !s.is_empty() && s.len() <= 64 && !s.chars().any(char::is_control) => {
+                Ok(Some(s))
+            }
+            _ => Err(self.invalid(key, &v, "a string of 1-64 printable characters")),
+        }
+    }
+
+    pub fn object_ids(&self, key: &str) -> LgResult<Option<String>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        match string_of(&v) {
+            Some(s) if ObjectIds::parse(&s).is_some() => Ok(Some(s)),
+            _ => Err(self.invalid(key, &v, "'keep' or 'reset'")),
+        }
+    }
+
+    pub fn headroom(&self, key: &str) -> LgResult<Option<Either<bool, HeadroomOptions>>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        const ACCEPTS: &str = "false, or { factor?, reserveMb?, limitMb? }";
+        match v.get_type().map_err(napi_failure)? {
+            ValueType::Boolean => Ok(Some(Either::A(unsafe { v.cast() }.map_err(napi_failure)?))),
+            ValueType::Object => {
+                let r = Reader::new(
+                    v,
+                    "configure({ headroom })",
+                    &["factor", "reserveMb", "limitMb"],
+                )?
+                .expect("an object");
+                Ok(Some(Either::B(HeadroomOptions {
+                    factor: r.number("factor", 0.0, false)?,
+                    reserve_mb: r.number("reserveMb", 0.0, true)?,
+                    limit_mb: r.number("limitMb", 0.0, false)?,
+                })))
+            }
+            _ => Err(self.invalid(key, &v, ACCEPTS)),
+        }
+    }
+
+    /// A finite number above `min` (or equal to it, with `inclusive`).
+    fn number(&self, key: &str, min: f64, inclusive: bool) -> LgResult<Option<f64>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        let n: Option<f64> = (v.get_type().ok() == Some(ValueType::Number))
+            .then(|| unsafe { v.cast() }.ok())
+            .flatten();
+        match n {
+            Some(n) if n.is_finite() && (n > min || (inclusive && n == min)) => Ok(Some(n)),
+            _ => Err(self.invalid(
+                key,
+                &v,
+                &format!("a number {} {min}", if inclusive { ">=" } else { ">" }),
+            )),
+        }
+    }
+
+    pub fn gzip(&self, key: &str) -> LgResult<Option<Either<bool, u32>>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        match v.get_type().map_err(napi_failure)? {
+            ValueType::Boolean => {
+                let b: bool = unsafe { v.cast() }.map_err(napi_failure)?;
+                Ok(Some(Either::A(b)))
+            }
+            ValueType::Number => {
+                let n: f64 = unsafe { v.cast() }.map_err(napi_failure)?;
+                if n.fract() == 0.0 && (1.0..=9.0).contains(&n) {
+                    Ok(Some(Either::B(n as u32)))
+                } else {
+                    Err(self.invalid(key, &v, GZIP_ACCEPTS))
+                }
+            }
+            _ => Err(self.invalid(key, &v, GZIP_ACCEPTS)),
+        }
+    }
+}
+
+fn string_of(v: &Unknown) -> Option<String> {
+    (v.get_type().ok()? == ValueType::String)
+        .then(|| unsafe { v.cast::<String>() }.ok())
+        .flatten()
+}
+
+/// A short description of a JS value for error messages: `'yes' (string)`, `0 (number)`.
+fn describe(v: &Unknown) -> String {
+    let ty = v.get_type().unwrap_or(ValueType::Unknown);
+    match ty {
+        ValueType::String => {
+            let s = string_of(v).unwrap_or_default();
+            let short: String = s.chars().take(40).collect();
+            format!("{short:?} (string)")
+        }
+        ValueType::Number => {
+            let n: f64 = unsafe { v.cast() }.unwrap_or(f64::NAN);
+            format!("{n} (number)")
+        }
+        ValueType::Boolean => {
+            let b: bool = unsafe { v.cast() }.unwrap_or_default();
+            format!("{b} (boolean)")
+        }
+        ValueType::Null => "null".to_string(),
+        other => format!("a value of type {other}"),
+    }
+}
+
+fn napi_failure(e: napi::Error) -> LgError {
+    LgError::config(format!("cannot read options: {}", e.reason))
+}
