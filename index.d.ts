@@ -52,7 +52,7 @@ export interface EngineInfo {
    * `'v8-shim'`: native capture through the C++ shim for this Node ABI.
    * `'node-v8'`: fallback through Node's `v8` module (no shim for this Node).
    */
-  engine: string
+  engine: 'v8-shim' | 'node-v8'
   /** The running Node's NODE_MODULE_VERSION (`process.versions.modules`). */
   nodeAbi: number
   /** The shim file in use, with `engine: 'v8-shim'`. */
@@ -80,6 +80,7 @@ export interface HeadroomCheck {
   available: number
   /** The limit that binds `available`. */
   boundBy: string
+  /** V8's used heap now. */
   heapUsed: number
 }
 
@@ -110,6 +111,18 @@ export interface HeadroomResult {
   /** Extra RSS the snapshot actually used at its peak (as sampled during capture). */
   extraPeak: number
 }
+
+/** Removes a listener added with `on` (the first registration of it for `event`). */
+export declare function off(event: 'snapshot' | 'skipped' | 'error', listener: (...args: any[]) => void): void
+
+/**
+ * Calls `listener` with every snapshot's outcome in this isolate, whatever
+ * triggered it: `'snapshot'` with the `SnapshotResult`; `'skipped'` with the
+ * memory-headroom guard's `ERR_LEAKGUARD_HEADROOM` error; `'error'` with any
+ * other failure. Each payload has the trigger's `reason`. Unlike an
+ * EventEmitter, an `'error'` without a listener is never thrown.
+ */
+export declare function on(event: 'snapshot' | 'skipped' | 'error', listener: (payload: SnapshotResult | (Error & { code: string; reason: string })) => void): void
 
 /**
  * Takes a heap snapshot of the calling thread's isolate (the main thread or

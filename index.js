@@ -838,5 +838,7 @@ module.exports = nativeBinding
 module.exports.configure = nativeBinding.configure
 module.exports.engineInfo = nativeBinding.engineInfo
 module.exports.headroom = nativeBinding.headroom
+module.exports.off = nativeBinding.off
+module.exports.on = nativeBinding.on
 module.exports.snapshot = nativeBinding.snapshot
 module.exports.writeSnapshot = nativeBinding.writeSnapshot

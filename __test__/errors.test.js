@@ -96,3 +96,15 @@ test('writeSnapshot without a callback reports a failure as a warning, never a c
   assert.match(r.stdout, /returned true/)
   assert.match(r.stdout, /warning ERR_LEAKGUARD_WRITE true/)
 })
+
+test('a target that is not a regular file (a device, a directory) is refused, never replaced', async () => {
+  for (const filename of ['/dev/null', tmpDir('is-a-dir')]) {
+    await assert.rejects(leakguard.snapshot({ filename }), (e) => {
+      assert.equal(e.code, 'ERR_LEAKGUARD_WRITE')
+      assert.equal(e.path, filename)
+      assert.match(e.message, /not a regular file/)
+      return true
+    })
+  }
+  assert.ok(fs.statSync('/dev/null').isCharacterDevice())
+})

@@ -9,6 +9,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { setup, ROOT } = require('../scripts/setup')
+const { captureTable, VARIANTS } = require('./report')
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -34,7 +35,6 @@ function save (name, report) {
 }
 
 function capture () {
-  const VARIANTS = ['v8.writeHeapSnapshot', 'leakguard-raw', 'leakguard-gzip1', 'leakguard-gzip1-reset-ids', 'v8.getHeapSnapshot+gzip1']
   const results = []
   for (let round = 1; round <= ROUNDS; round++) {
     for (const variant of VARIANTS) {
@@ -44,26 +44,7 @@ function capture () {
       console.log(`round ${round} ${variant.padEnd(26)} block ${r.longestBlockMs.toFixed(0)} ms, cpu ${r.cpuMs.toFixed(0)} ms, peak ${MiB(r.peakRss)} MiB, load ${r.load}`)
     }
   }
-  const stats = Object.fromEntries(VARIANTS.map((v) => {
-    const rs = results.filter((r) => r.variant === v)
-    const m = (k) => median(rs.map((r) => r[k]))
-    return [v, { block: m('longestBlockMs'), cpu: m('cpuMs'), peak: m('peakRss'), before: m('rssBefore'), after: m('rssAfter1s'), bytes: m('bytes'), heapUsed: m('heapUsed') }]
-  }))
-  const base = stats['v8.writeHeapSnapshot']
-  const rows = VARIANTS.map((v) => {
-    const s = stats[v]
-    return `| ${v} | ${(s.block / 1000).toFixed(2)} s | ${(s.block / base.block).toFixed(3)} | ${(s.cpu / 1000).toFixed(2)} s | ${(s.cpu / base.cpu).toFixed(3)} | ${MiB(s.peak)} MiB | ${s.peak >= base.peak ? '+' : ''}${MiB(s.peak - base.peak)} MiB | ${MiB(s.before)} → ${MiB(s.after)} MiB (${s.after >= s.before ? '+' : ''}${((s.after / s.before - 1) * 100).toFixed(1)} %) | ${MiB(s.bytes)} MiB |`
-  })
-  save('capture', [
-    `### Capture: ${machine}`,
-    '',
-    `Heap: ${MiB(base.heapUsed)} MiB heapUsed of small objects (bench/heap.js). ${ROUNDS} rounds, each variant in a fresh process, round-robin; medians. Load average during the runs: ${Math.min(...results.map((r) => r.load))}–${Math.max(...results.map((r) => r.load))}.`,
-    '',
-    '| variant | longest event-loop block | × writeHeapSnapshot | main-thread CPU | × | peak RSS (snapshot phase) | vs writeHeapSnapshot | RSS before → 1 s after | output |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...rows,
-    ''
-  ].join('\n'))
+  save('capture', [`### Capture: ${machine}`, '', captureTable(results)].join('\n'))
 }
 
 function shapes () {

@@ -23,6 +23,7 @@ use crate::config::ObjectIds;
 use crate::destination::Destination;
 use crate::engine;
 use crate::error::{LgError, LgResult};
+use crate::events;
 use crate::guard::{self, Headroom};
 use crate::js_thread::JsThread;
 use crate::memory;
@@ -108,8 +109,9 @@ pub fn submit(env: &Env, request: Request, settle: Settle) {
 }
 
 fn start(env: &Env, request: Request, settle: Settle) {
-    if let Err(e) = capture(env, request, settle) {
-        finish(env, Err(e.0), e.1);
+    let reason = request.reason.clone();
+    if let Err(Early(e, settle)) = capture(env, request, settle) {
+        finish(env, &reason, Err(e), settle);
     }
 }
 
@@ -145,6 +147,7 @@ fn capture(env: &Env, request: Request, settle: Settle) -> Result<(), Early> {
         headroom: _,
     } = request;
     let final_path = dest.path.clone();
+    let reason_for_event = reason.clone();
     let mut queue = writer::spawn(sink, writer::STALL, move |result| {
         memory::release_free_pages();
         let rss_after = memory::rss();
@@ -162,7 +165,7 @@ fn capture(env: &Env, request: Request, settle: Settle) -> Result<(), Early> {
             object_ids: done.capture.object_ids,
             guard: done.capture.guard,
         });
-        hop.run(move |env| finish(env, snapshot, settle));
+        hop.run(move |env| finish(env, &reason_for_event, snapshot, settle));
     });
 
     let blocked = Instant::now();
@@ -196,9 +199,12 @@ fn capture(env: &Env, request: Request, settle: Settle) -> Result<(), Early> {
     Ok(())
 }
 
-/// On the JS thread: settles one request, then starts the next waiting one.
-fn finish(env: &Env, result: LgResult<Snapshot>, settle: Settle) {
-    settle(env, result);
+/// On the JS thread: settles one request, tells the listeners, then starts
+/// the next waiting request. A listener's exception is raised last, so it
+/// cannot leave the queue stuck.
+fn finish(env: &Env, reason: &str, result: LgResult<Snapshot>, settle: Settle) {
+    settle(env, result.clone());
+    let thrown = events::emit(env, reason, &result);
     let next = GATE.with_borrow_mut(|gate| {
         let next = gate.waiting.pop_front();
         gate.busy = next.is_some();
@@ -206,6 +212,10 @@ fn finish(env: &Env, result: LgResult<Snapshot>, settle: Settle) {
     });
     if let Some((request, settle)) = next {
         start(env, request, settle);
+    }
+    if let Some(exception) = thrown {
+        // 'uncaughtException', as a throwing EventEmitter listener would cause.
+        unsafe { napi::sys::napi_fatal_exception(env.raw(), exception) };
     }
 }
 

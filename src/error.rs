@@ -124,6 +124,21 @@ impl LgError {
         }
     }
 
+    /// The final path exists and is not a regular file (a device, FIFO, directory, symlink).
+    pub fn not_a_file(path: &Path) -> Self {
+        LgError {
+            path: Some(path.to_path_buf()),
+            ..Self::new(
+                Code::Write,
+                format!(
+                    "cannot write heap snapshot {}: it exists and is not a regular file; \
+                     choose a file name",
+                    path.display()
+                ),
+            )
+        }
+    }
+
     pub fn with_path(mut self, path: &Path) -> Self {
         self.path = Some(path.to_path_buf());
         self

@@ -13,6 +13,7 @@ mod config;
 mod destination;
 mod engine;
 mod error;
+mod events;
 mod guard;
 mod heapdump;
 mod js_thread;
@@ -194,6 +195,7 @@ pub struct HeadroomCheck {
     pub available: f64,
     /// The limit that binds `available`.
     pub bound_by: String,
+    /// V8's used heap now.
     pub heap_used: f64,
 }
 
@@ -216,11 +218,53 @@ pub fn headroom(env: Env) -> Result<Option<HeadroomCheck>> {
     )
 }
 
+/// Calls `listener` with every snapshot's outcome in this isolate, whatever
+/// triggered it: `'snapshot'` with the `SnapshotResult`; `'skipped'` with the
+/// memory-headroom guard's `ERR_LEAKGUARD_HEADROOM` error; `'error'` with any
+/// other failure. Each payload has the trigger's `reason`. Unlike an
+/// EventEmitter, an `'error'` without a listener is never thrown.
+#[napi(ts_args_type = "event: 'snapshot' | 'skipped' | 'error', \
+                    listener: (payload: SnapshotResult | (Error & { code: string; reason: string })) => void")]
+pub fn on(env: Env, event: String, listener: Unknown) -> Result<()> {
+    let (event, listener) = event_args(&event, listener).map_err(|e| e.into_napi(&env))?;
+    events::on(event, listener)
+}
+
+/// Removes a listener added with `on` (the first registration of it for `event`).
+#[napi(
+    ts_args_type = "event: 'snapshot' | 'skipped' | 'error', listener: (...args: any[]) => void"
+)]
+pub fn off(env: Env, event: String, listener: Unknown) -> Result<()> {
+    let (event, listener) = event_args(&event, listener).map_err(|e| e.into_napi(&env))?;
+    events::off(&env, event, listener)
+}
+
+fn event_args<'env>(
+    event: &str,
+    listener: Unknown<'env>,
+) -> error::LgResult<(events::Event, events::Listener<'env>)> {
+    let event = events::Event::parse(event).ok_or_else(|| {
+        error::LgError::config(format!(
+            "unknown event {event:?}; leakguard emits {}",
+            events::Event::NAMES
+        ))
+    })?;
+    match listener.get_type() {
+        Ok(napi::ValueType::Function) => Ok((
+            event,
+            unsafe { listener.cast() }
+                .map_err(|e| error::LgError::config(format!("listener: {}", e.reason)))?,
+        )),
+        _ => Err(error::LgError::config("the listener must be a function")),
+    }
+}
+
 /// Which engine snapshots go through in this process, and why.
 #[napi(object)]
 pub struct EngineInfo {
     /// `'v8-shim'`: native capture through the C++ shim for this Node ABI.
     /// `'node-v8'`: fallback through Node's `v8` module (no shim for this Node).
+    #[napi(ts_type = "'v8-shim' | 'node-v8'")]
     pub engine: String,
     /// The running Node's NODE_MODULE_VERSION (`process.versions.modules`).
     pub node_abi: u32,

@@ -24,6 +24,12 @@ pub struct FileSink {
 
 impl FileSink {
     pub fn create(dest: &Destination) -> LgResult<Self> {
+        // The rename would replace whatever is there: never a device, FIFO or directory.
+        if let Ok(meta) = fs::symlink_metadata(&dest.path) {
+            if !meta.file_type().is_file() {
+                return Err(LgError::not_a_file(&dest.path));
+            }
+        }
         let temp = dest.temp_path();
         let file = OpenOptions::new()
             .write(true)
@@ -98,7 +104,7 @@ impl Drop for FileSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
     use std::time::UNIX_EPOCH;
 
     fn scratch(name: &str) -> PathBuf {
@@ -140,6 +146,29 @@ mod tests {
         drop(sink);
         assert!(entries(&dir).is_empty());
         fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn never_replaces_a_device_or_directory() {
+        for target in ["/dev/null", "/tmp"] {
+            let path = Path::new(target);
+            let dest = Destination::new(
+                path.parent().unwrap(),
+                path.file_name().unwrap().to_str(),
+                None,
+                UNIX_EPOCH,
+            );
+            let err = FileSink::create(&dest).err().expect(target);
+            assert!(
+                err.message.contains("not a regular file"),
+                "{}",
+                err.message
+            );
+        }
+        assert!(fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device());
     }
 
     #[test]
