@@ -26,6 +26,8 @@ const VARIANTS = {
   'leakguard-gzip1': (file) => require('..').snapshot({ filename: file, gzip: 1 }).then((r) => r.path),
   'leakguard-gzip1-reset-ids': (file) => require('..').snapshot({ filename: file, gzip: 1, objectIds: 'reset' }).then((r) => r.path),
   'v8.writeHeapSnapshot': (file) => v8.writeHeapSnapshot(file),
+  // The floor: Node's writer with nothing to write (the reference point).
+  'v8.writeHeapSnapshot(/dev/null)': () => { v8.writeHeapSnapshot('/dev/null'); return '/dev/null' },
   'v8.getHeapSnapshot+gzip1': async (file) => {
     await pipeline(v8.getHeapSnapshot(), zlib.createGzip({ level: 1 }), fs.createWriteStream(file + '.gz'))
     return file + '.gz'
@@ -61,7 +63,7 @@ async function main () {
   clearInterval(ticker)
   const rssAfter1s = status('VmRSS')
   const bytes = fs.statSync(file).size
-  fs.unlinkSync(file)
+  if (file !== '/dev/null') fs.unlinkSync(file)
   console.log(JSON.stringify({ variant, objects, heapUsed, rssBefore, cpuMs, longestBlockMs: longestBlock, wallMs, peakRss, rssAfter1s, bytes }))
 }
 

@@ -169,12 +169,16 @@ fn capture(env: &Env, request: Request, settle: Settle) -> Result<(), Early> {
     });
 
     let blocked = Instant::now();
+    let guarded = watch.is_some();
     let watch = RefCell::new(watch);
     let watching =
         |check: fn(&mut guard::Watch) -> bool| watch.borrow_mut().as_mut().is_none_or(check);
-    let outcome = engine.write_snapshot(&mut || watching(guard::Watch::check), &mut |chunk| {
-        watching(guard::Watch::check_chunk) && queue.push(chunk)
-    });
+    // Without a watch, V8 gets no progress callback at all.
+    let mut progress = || watching(guard::Watch::check);
+    let outcome = engine.write_snapshot(
+        guarded.then_some(&mut progress as &mut dyn FnMut() -> bool),
+        &mut |chunk| watching(guard::Watch::check_chunk) && queue.push(chunk),
+    );
     let watch = watch.into_inner();
     // A tripped watch is why V8 stopped: report that, not the bare abort.
     let outcome = match watch.as_ref().and_then(guard::Watch::tripped) {

@@ -26,7 +26,7 @@ pub trait Engine {
     /// returning `false` aborts. The snapshot is deleted before returning.
     fn write_snapshot(
         &self,
-        progress: &mut dyn FnMut() -> bool,
+        progress: Option<&mut dyn FnMut() -> bool>,
         out: &mut dyn FnMut(&[u8]) -> bool,
     ) -> LgResult<()>;
     /// Drops V8's object-id map; `false` if this engine cannot.

@@ -70,7 +70,7 @@ impl Engine for NodeV8<'_> {
     /// Node serializes inside one `read()`: no progress to report.
     fn write_snapshot(
         &self,
-        _progress: &mut dyn FnMut() -> bool,
+        _progress: Option<&mut dyn FnMut() -> bool>,
         out: &mut dyn FnMut(&[u8]) -> bool,
     ) -> LgResult<()> {
         let stream: Object = self

@@ -19,7 +19,7 @@ type ChunkFn = unsafe extern "C" fn(ctx: *mut c_void, data: *const c_char, len: 
 type AbiFn = unsafe extern "C" fn() -> c_int;
 type ProgressFn = unsafe extern "C" fn(ctx: *mut c_void, done: u32, total: u32) -> c_int;
 type TakeFn = unsafe extern "C" fn(
-    progress: ProgressFn,
+    progress: Option<ProgressFn>,
     ctx: *mut c_void,
     expose_internals: c_int,
     expose_numerics: c_int,
@@ -117,13 +117,17 @@ impl Engine for &'static Shim {
 
     fn write_snapshot(
         &self,
-        progress: &mut dyn FnMut() -> bool,
+        progress: Option<&mut dyn FnMut() -> bool>,
         out: &mut dyn FnMut(&[u8]) -> bool,
     ) -> LgResult<()> {
-        let mut progress = |()| progress();
-        let mut progress: Callback<()> = &mut progress;
-        // SAFETY: `progress` outlives the call; takes a snapshot of the isolate entered here.
-        let snapshot = unsafe { (self.take)(on_progress, context(&mut progress), 0, 0) };
+        let mut forward = progress.map(|p| move |()| p());
+        let mut forward = forward.as_mut().map(|f| f as &mut dyn FnMut(()) -> bool);
+        let (control, ctx) = match forward.as_mut() {
+            Some(f) => (Some(on_progress as ProgressFn), context(f)),
+            None => (None, std::ptr::null_mut()),
+        };
+        // SAFETY: `ctx` outlives the call; takes a snapshot of the isolate entered here.
+        let snapshot = unsafe { (self.take)(control, ctx, 0, 0) };
         if snapshot.is_null() {
             return Err(LgError::capture(
                 "V8 returned no snapshot (aborted, or no isolate on this thread)",

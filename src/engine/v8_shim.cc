@@ -55,7 +55,8 @@ __attribute__((visibility("default"))) int lg_shim_abi(void) {
 }
 
 // Snapshot of the isolate running on the calling thread; NULL if there is
-// none or if `progress` aborted it.
+// none or if `progress` aborted it. With a NULL `progress`, V8 gets no
+// ActivityControl (it then skips counting the heap's objects up front).
 __attribute__((visibility("default"))) const void* lg_take_snapshot(
     lg_progress_fn progress, void* ctx, int expose_internals,
     int expose_numerics) {
@@ -64,7 +65,8 @@ __attribute__((visibility("default"))) const void* lg_take_snapshot(
   v8::HandleScope scope(isolate);
   Progress control(progress, ctx);
   return isolate->GetHeapProfiler()->TakeHeapSnapshot(
-      &control, nullptr, expose_internals == 0, expose_numerics != 0);
+      progress != nullptr ? &control : nullptr, nullptr, expose_internals == 0,
+      expose_numerics != 0);
 }
 
 // Returns 1 when V8 reached the end of the stream, 0 when the callback aborted.
