@@ -1,6 +1,7 @@
 'use strict'
-// `npm run bench [-- --mb 300 --rounds 3 --only capture|shapes|guard]`.
+// `npm run bench [-- --mb 300 --rounds 3 --only capture|floor|shapes|guard]`.
 // capture: every variant in a fresh process, round-robin, on the same heap.
+// floor:   at 100 MB, leakguard against writeHeapSnapshot('/dev/null').
 // shapes:  extra memory a snapshot needs, per heap shape (sizes the guard).
 // guard:   what one headroom check costs.
 // Each section prints a markdown table and saves it under bench/out/.
@@ -9,7 +10,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { setup, ROOT } = require('../scripts/setup')
-const { captureTable, VARIANTS } = require('./report')
+const { captureTable, VARIANTS, FLOOR_VARIANTS } = require('./report')
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -34,18 +35,22 @@ function save (name, report) {
   console.log('\n' + report)
 }
 
-function capture () {
+function rounds (name, variants, mb, n) {
   const results = []
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const variant of VARIANTS) {
-      const r = { round, ...runChild('child.js', [variant, String(MB), OUT]) }
+  for (let round = 1; round <= n; round++) {
+    for (const variant of variants) {
+      const r = { round, ...runChild('child.js', [variant, String(mb), OUT]) }
       results.push(r)
-      fs.appendFileSync(path.join(OUT, 'capture.jsonl'), JSON.stringify(r) + '\n')
-      console.log(`round ${round} ${variant.padEnd(26)} block ${r.longestBlockMs.toFixed(0)} ms, cpu ${r.cpuMs.toFixed(0)} ms, peak ${MiB(r.peakRss)} MiB, load ${r.load}`)
+      fs.appendFileSync(path.join(OUT, `${name}.jsonl`), JSON.stringify(r) + '\n')
+      console.log(`round ${round} ${variant.padEnd(32)} block ${r.longestBlockMs.toFixed(0)} ms, cpu ${r.cpuMs.toFixed(0)} ms, peak ${MiB(r.peakRss)} MiB, load ${r.load}`)
     }
   }
-  save('capture', [`### Capture: ${machine}`, '', captureTable(results)].join('\n'))
+  save(name, [`### ${name}: ${machine}`, '', captureTable(results, variants)].join('\n'))
 }
+
+const capture = () => rounds('capture', VARIANTS, MB, ROUNDS)
+// Smaller heap, more rounds: where the JS-thread time goes compared with the floor.
+const floor = () => rounds('floor', FLOOR_VARIANTS, 100, Math.max(ROUNDS, 8))
 
 function shapes () {
   const { SHAPES } = require('./shapes')
@@ -96,6 +101,6 @@ function guard () {
 
 setup({ log: () => {} })
 fs.mkdirSync(OUT, { recursive: true })
-for (const [name, section] of Object.entries({ guard, shapes, capture })) {
+for (const [name, section] of Object.entries({ guard, shapes, floor, capture })) {
   if (!ONLY || ONLY === name) section()
 }

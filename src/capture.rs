@@ -169,14 +169,14 @@ fn capture(env: &Env, request: Request, settle: Settle) -> Result<(), Early> {
     });
 
     let blocked = Instant::now();
-    let guarded = watch.is_some();
+    let during_take = watch.as_ref().is_some_and(guard::Watch::during_take);
     let watch = RefCell::new(watch);
     let watching =
         |check: fn(&mut guard::Watch) -> bool| watch.borrow_mut().as_mut().is_none_or(check);
-    // Without a watch, V8 gets no progress callback at all.
+    // V8 gets a progress callback only when memory is tight: it costs a heap pass.
     let mut progress = || watching(guard::Watch::check);
     let outcome = engine.write_snapshot(
-        guarded.then_some(&mut progress as &mut dyn FnMut() -> bool),
+        during_take.then_some(&mut progress as &mut dyn FnMut() -> bool),
         &mut |chunk| watching(guard::Watch::check_chunk) && queue.push(chunk),
     );
     let watch = watch.into_inner();
