@@ -21,15 +21,20 @@ test('concurrent calls run one at a time, in call order, each to its own complet
 test('a queued call waits for the previous file to be complete before capturing', async () => {
   const dir = tmpDir('waits')
   let firstComplete = false
+  const t0 = performance.now()
   const first = leakguard.snapshot({ dir, filename: 'first', gzip: true }).then((r) => {
     firstComplete = fs.existsSync(r.path)
     return r
   })
   const second = await leakguard.snapshot({ dir, filename: 'second' })
+  const elapsed = performance.now() - t0
   const a = await first
   assert.ok(firstComplete)
   // The second capture started after the first finished: its file is newer.
   assert.ok(fs.statSync(second.path).mtimeMs >= fs.statSync(a.path).mtimeMs)
+  // Each totalMs runs from that capture's own start to its rename; had they
+  // overlapped, the whole would take less than the sum.
+  assert.ok(elapsed >= a.totalMs + second.totalMs - 5, `${elapsed} ms for ${a.totalMs} + ${second.totalMs} ms`)
 })
 
 test('a failing call does not block the ones queued behind it', async () => {

@@ -109,37 +109,56 @@ pub fn submit(env: &Env, request: Request, settle: Settle) {
 }
 
 fn start(env: &Env, request: Request, settle: Settle) {
-    let reason = request.reason.clone();
-    if let Err(Early(e, settle)) = capture(env, request, settle) {
-        finish(env, &reason, Err(e), settle);
+    match prepare(env, &request) {
+        Ok(ready) => capture(ready, request, settle),
+        Err(e) => {
+            let e = e.with_path(&request.dest.path);
+            finish(env, &request.reason, Err(e), settle)
+        }
     }
 }
 
-/// A failure before the writer took over, with the settle it still owes.
-struct Early(LgError, Settle);
+/// What a capture needs once the guard has cleared it and the file is open.
+struct Ready<'env> {
+    started: Instant,
+    hop: JsThread,
+    engine: Box<dyn engine::Engine + 'env>,
+    heap: guard::HeapStats,
+    rss_before: u64,
+    watch: Option<guard::Watch>,
+    sink: Box<dyn sink::Sink>,
+}
 
-fn capture(env: &Env, request: Request, settle: Settle) -> Result<(), Early> {
+/// Everything that can fail before capture: no file exists unless it all passed.
+fn prepare<'env>(env: &'env Env, request: &Request) -> LgResult<Ready<'env>> {
     let started = Instant::now();
-    let hop = match JsThread::new(env) {
-        Ok(hop) => hop,
-        Err(e) => return Err(Early(LgError::capture(e.reason), settle)),
-    };
-    let engine = match engine::select(env) {
-        Ok(engine) => engine,
-        Err(e) => return Err(Early(e.with_path(&request.dest.path), settle)),
-    };
+    let hop = JsThread::new(env).map_err(|e| LgError::capture(e.reason))?;
+    let engine = engine::select(env)?;
     let rss_before = memory::rss();
-    let checked = engine
-        .heap()
-        .and_then(|heap| Ok((heap, guard::check(&request.headroom, heap, rss_before)?)));
-    let (heap, watch) = match checked {
-        Ok(checked) => checked,
-        Err(e) => return Err(Early(e.with_path(&request.dest.path), settle)),
-    };
-    let sink = match sink::open(&request.dest) {
-        Ok(sink) => sink,
-        Err(e) => return Err(Early(e, settle)),
-    };
+    let heap = engine.heap()?;
+    let watch = guard::check(&request.headroom, heap, rss_before)?;
+    let sink = sink::open(&request.dest)?;
+    Ok(Ready {
+        started,
+        hop,
+        engine,
+        heap,
+        rss_before,
+        watch,
+        sink,
+    })
+}
+
+fn capture(ready: Ready, request: Request, settle: Settle) {
+    let Ready {
+        started,
+        hop,
+        engine,
+        heap,
+        rss_before,
+        watch,
+        sink,
+    } = ready;
     let Request {
         dest,
         reason,
@@ -200,7 +219,6 @@ fn capture(env: &Env, request: Request, settle: Settle) -> Result<(), Early> {
         rss_before,
     });
     queue.close(captured.map_err(|e| e.with_path(&final_path)));
-    Ok(())
 }
 
 /// On the JS thread: settles one request, tells the listeners, then starts
