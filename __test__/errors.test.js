@@ -24,12 +24,15 @@ test('a missing directory rejects with ERR_LEAKGUARD_WRITE naming the path; no f
 test('an unwritable directory gives EACCES and leaves nothing', () => {
   const dir = tmpDir('readonly')
   fs.chmodSync(dir, 0o555)
-  // root ignores permissions: run the child as nobody when we are root.
-  const asNobody = process.getuid() === 0 ? { uid: 65534, gid: 65534 } : {}
+  // root ignores permissions: as root, run the child without the capabilities
+  // that bypass them (it stays root, so it can still read a 0700 checkout).
+  const asRoot = process.getuid() === 0
+    ? { wrap: ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--'] }
+    : {}
   const r = runChild(`
     require(LG).snapshot({ dir: ${JSON.stringify(dir)} })
       .then(() => console.log('resolved'), (e) => console.log(JSON.stringify({ code: e.code, osCode: e.osCode, path: e.path, message: e.message })))
-  `, { ...asNobody, cwd: '/' })
+  `, { ...asRoot, cwd: '/' })
   assert.equal(r.status, 0, r.stderr)
   const e = JSON.parse(r.stdout)
   assert.equal(e.code, 'ERR_LEAKGUARD_WRITE')
