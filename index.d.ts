@@ -10,13 +10,19 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * Whether a snapshot is requested, draining, being taken or written in
+ * this isolate: for readiness probes (report not-ready while it is true).
+ */
+export declare function busy(): boolean
+
+/**
  * Sets process-wide defaults for later snapshots. Options left out keep
  * their current value. Throws a `TypeError` (`code: 'ERR_LEAKGUARD_CONFIG'`)
  * naming the bad option and the accepted values.
  */
 export declare function configure(options: ConfigureOptions): void
 
-/** Process-wide defaults for every later snapshot. */
+/** Process-wide defaults for every later snapshot, and the triggers. */
 export interface ConfigureOptions {
   /**
    * Directory for snapshot files (relative paths are resolved against the cwd now).
@@ -41,6 +47,43 @@ export interface ConfigureOptions {
    * object replaces its settings (fields left out take their defaults).
    */
   headroom?: HeadroomOptions | false
+  /**
+   * The signal that takes a snapshot (main thread only): `'SIGUSR2'`
+   * (default) or another of `'SIGHUP' | 'SIGQUIT' | 'SIGWINCH' | 'SIGURG' |
+   * 'SIGTTIN' | 'SIGTTOU' | 'SIGVTALRM' | 'SIGXCPU' | 'SIGXFSZ' | 'SIGPWR'`;
+   * `false` for none. SIGUSR1 (the inspector's), SIGINT, SIGTERM, SIGKILL,
+   * SIGSTOP and SIGPROF are refused.
+   */
+  signal?: string | false
+  /**
+   * A snapshot when heapUsed after a full garbage collection reaches a
+   * threshold; `false` disarms it.
+   */
+  threshold?: ThresholdOptions | false
+  /**
+   * A snapshot at the last moment before V8 runs out of heap (main thread
+   * only): `true` is `{ maxSnapshots: 1 }`; `false` (default) is off.
+   */
+  nearHeapLimit?: NearHeapLimitOptions | boolean
+  /**
+   * `true`: no stderr line for snapshots nobody awaits (signal, threshold,
+   * near heap limit). Default `false`.
+   */
+  quiet?: boolean
+  /**
+   * Awaited before each snapshot that can wait (API, threshold), e.g. to
+   * fail a readiness probe so the load balancer drains this instance.
+   * If it throws or rejects, no snapshot is taken (`ERR_LEAKGUARD_HOOK`).
+   * `null` removes it. Per isolate.
+   */
+  beforeSnapshot?: ((info: { reason: string }) => unknown) | null
+  /** Milliseconds to wait after `beforeSnapshot` before capturing. Default 0. */
+  drainMs?: number
+  /**
+   * Deletes leakguard's own oldest snapshots (default names only) in the
+   * snapshot's directory after each new one; `false` keeps all (default).
+   */
+  retain?: RetainOptions | false
 }
 
 /** Reports how snapshots are taken in this process (see `EngineInfo`). */
@@ -112,6 +155,11 @@ export interface HeadroomResult {
   extraPeak: number
 }
 
+export interface NearHeapLimitOptions {
+  /** Near-heap-limit snapshots at most. Default 1. */
+  maxSnapshots?: number
+}
+
 /** Removes a listener added with `on` (the first registration of it for `event`). */
 export declare function off(event: 'snapshot' | 'skipped' | 'error', listener: (...args: any[]) => void): void
 
@@ -123,6 +171,13 @@ export declare function off(event: 'snapshot' | 'skipped' | 'error', listener: (
  * EventEmitter, an `'error'` without a listener is never thrown.
  */
 export declare function on(event: 'snapshot' | 'skipped' | 'error', listener: (payload: SnapshotResult | (Error & { code: string; reason: string })) => void): void
+
+export interface RetainOptions {
+  /** Keep at most this many of leakguard's snapshots. */
+  maxFiles?: number
+  /** Keep at most this many bytes of them (the newest is always kept). */
+  maxBytes?: number
+}
 
 /**
  * Takes a heap snapshot of the calling thread's isolate (the main thread or
@@ -195,6 +250,24 @@ export interface SnapshotResult {
   objectIds: 'keep' | 'reset'
   /** What the memory-headroom guard decided; absent when it is off. */
   headroom?: HeadroomResult
+}
+
+/**
+ * When the heap threshold trips. At least one of `heapUsedMb` and
+ * `heapUsedRatio`; with both, the lower one counts.
+ */
+export interface ThresholdOptions {
+  /** heapUsed in MiB. */
+  heapUsedMb?: number
+  /** heapUsed as a fraction of V8's heap limit, 0 < ratio <= 1. */
+  heapUsedRatio?: number
+  /** Minimum time between two threshold snapshots. Default 300000 (5 min). */
+  cooldownMs?: number
+  /**
+   * Threshold snapshots at most, then the hook is removed. Default 3
+   * (enough for `leakguard diff s1 s2 s3`).
+   */
+  maxSnapshots?: number
 }
 
 /**

@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.busy = nativeBinding.busy
 module.exports.configure = nativeBinding.configure
 module.exports.engineInfo = nativeBinding.engineInfo
 module.exports.headroom = nativeBinding.headroom

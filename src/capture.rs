@@ -12,9 +12,10 @@
 //! captured or written waits in a FIFO and starts when the previous file is
 //! complete, so two snapshots' memory never overlaps.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use napi::Env;
@@ -25,17 +26,32 @@ use crate::engine;
 use crate::error::{LgError, LgResult};
 use crate::events;
 use crate::guard::{self, Headroom};
-use crate::js_thread::JsThread;
+use crate::js_thread::{self, JsThread};
 use crate::memory;
-use crate::sink;
+use crate::report::announce;
+use crate::sink::{self, retain, Retain};
+use crate::trigger::REASON_NEAR_LIMIT;
 use crate::writer;
 
 pub struct Request {
     pub dest: Destination,
-    /// What asked for the snapshot (`'api'`, or the caller's label).
+    /// What asked for the snapshot (`'api'`, `'signal'`, ..., or the caller's label).
     pub reason: String,
     pub object_ids: ObjectIds,
     pub headroom: Headroom,
+    /// Write one stderr line with the outcome: for triggers nobody awaits.
+    pub announce: bool,
+    /// Which of leakguard's older files to delete after this one.
+    pub retain: Retain,
+}
+
+/// Where a capture is started from. JS may run in `Js`; in `Interrupt` (a
+/// V8 interrupt or heap callback on the JS thread) no JS and no napi call
+/// may run, so only the native engine is available.
+#[derive(Clone, Copy)]
+pub enum Context<'env> {
+    Js(&'env Env),
+    Interrupt,
 }
 
 /// What the guard decided, for the result.
@@ -90,10 +106,24 @@ struct Gate {
 thread_local! {
     // Per isolate: each isolate (main or worker) runs on its own thread.
     static GATE: RefCell<Gate> = RefCell::default();
+    // Requests accepted and not yet settled, including those still draining.
+    static PENDING: Cell<usize> = const { Cell::new(0) };
+    // V8 is building or serializing a snapshot on this thread right now.
+    static CAPTURING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Captures `request` now, or after the snapshot in progress on this isolate.
-pub fn submit(env: &Env, request: Request, settle: Settle) {
+pub fn submit(from: Context, request: Request, settle: Settle) {
+    let hop = match from {
+        Context::Js(env) => js_thread::home(env).ok(),
+        Context::Interrupt => js_thread::current(),
+    };
+    let Some(hop) = hop else {
+        let e = LgError::capture("cannot reach this isolate's JS thread");
+        announce(&request, &Err(e));
+        return;
+    };
+    enter(&hop);
     let now = GATE.with_borrow_mut(|gate| {
         if gate.busy {
             gate.waiting.push_back((request, settle));
@@ -104,24 +134,84 @@ pub fn submit(env: &Env, request: Request, settle: Settle) {
         }
     });
     if let Some((request, settle)) = now {
-        start(env, request, settle);
+        start(from, hop, request, settle);
     }
 }
 
-fn start(env: &Env, request: Request, settle: Settle) {
-    match prepare(env, &request) {
-        Ok(ready) => capture(ready, request, settle),
+/// Whether a request with `reason` waits behind the one in progress.
+pub fn waiting(reason: &str) -> bool {
+    GATE.with_borrow(|gate| gate.waiting.iter().any(|(r, _)| r.reason == reason))
+}
+
+/// Whether V8 is taking a snapshot on this thread: a heap callback firing
+/// now is nested inside it.
+pub fn capturing() -> bool {
+    CAPTURING.get()
+}
+
+/// Whether this isolate has a snapshot requested, draining, capturing or
+/// being written: what `busy()` reports to readiness probes.
+pub fn busy() -> bool {
+    PENDING.get() > 0
+}
+
+/// Counts a request from acceptance to settlement; the event loop stays
+/// alive meanwhile, so the process does not exit with a file half written.
+pub fn enter(hop: &JsThread) {
+    PENDING.set(PENDING.get() + 1);
+    hop.hold();
+}
+
+pub fn leave(hop: &JsThread) {
+    PENDING.set(PENDING.get().saturating_sub(1));
+    hop.release();
+}
+
+fn start(from: Context, hop: Arc<JsThread>, request: Request, settle: Settle) {
+    match prepare(from, &request) {
+        Ok(ready) => {
+            let reason = request.reason.clone();
+            let back = Arc::clone(&hop);
+            capture(ready, request, move |snapshot| {
+                back.run(move |env| finish(env, &reason, snapshot, settle))
+            })
+        }
         Err(e) => {
-            let e = e.with_path(&request.dest.path);
-            finish(env, &request.reason, Err(e), settle)
+            let result = Err(e.with_path(&request.dest.path));
+            announce(&request, &result);
+            let reason = request.reason;
+            hop.run(move |env| finish(env, &reason, result, settle));
         }
     }
+}
+
+/// For V8's near-heap-limit callback: captures now, outside the FIFO (the
+/// process is about to die; nothing else can run), and returns only once the
+/// file is complete. Listeners hear of it if the process lives on.
+pub fn capture_and_wait(request: Request) -> LgResult<Snapshot> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let result = match prepare(Context::Interrupt, &request) {
+        Ok(ready) => {
+            capture(ready, request, move |s| drop(tx.send(s)));
+            rx.recv()
+                .unwrap_or_else(|_| Err(LgError::capture("the writer thread died")))
+        }
+        Err(e) => {
+            let result = Err(e.with_path(&request.dest.path));
+            announce(&request, &result);
+            result
+        }
+    };
+    if let Some(hop) = js_thread::current() {
+        let (reason, outcome) = (REASON_NEAR_LIMIT.to_string(), result.clone());
+        hop.run(move |env| raise(env, events::emit(env, &reason, &outcome)));
+    }
+    result
 }
 
 /// What a capture needs once the guard has cleared it and the file is open.
 struct Ready<'env> {
     started: Instant,
-    hop: JsThread,
     engine: Box<dyn engine::Engine + 'env>,
     heap: guard::HeapStats,
     rss_before: u64,
@@ -130,17 +220,18 @@ struct Ready<'env> {
 }
 
 /// Everything that can fail before capture: no file exists unless it all passed.
-fn prepare<'env>(env: &'env Env, request: &Request) -> LgResult<Ready<'env>> {
+fn prepare<'env>(from: Context<'env>, request: &Request) -> LgResult<Ready<'env>> {
     let started = Instant::now();
-    let hop = JsThread::new(env).map_err(|e| LgError::capture(e.reason))?;
-    let engine = engine::select(env)?;
+    let engine = match from {
+        Context::Js(env) => engine::select(env)?,
+        Context::Interrupt => Box::new(engine::native()?),
+    };
     let rss_before = memory::rss();
     let heap = engine.heap()?;
     let watch = guard::check(&request.headroom, heap, rss_before)?;
     let sink = sink::open(&request.dest)?;
     Ok(Ready {
         started,
-        hop,
         engine,
         heap,
         rss_before,
@@ -149,24 +240,19 @@ fn prepare<'env>(env: &'env Env, request: &Request) -> LgResult<Ready<'env>> {
     })
 }
 
-fn capture(ready: Ready, request: Request, settle: Settle) {
+/// Takes the snapshot into the writer; `done` gets the outcome on the writer
+/// thread once the file is complete (after the stderr line and retention).
+fn capture(ready: Ready, request: Request, done: impl FnOnce(LgResult<Snapshot>) + Send + 'static) {
     let Ready {
         started,
-        hop,
         engine,
         heap,
         rss_before,
         watch,
         sink,
     } = ready;
-    let Request {
-        dest,
-        reason,
-        object_ids,
-        headroom: _,
-    } = request;
-    let final_path = dest.path.clone();
-    let reason_for_event = reason.clone();
+    let final_path = request.dest.path.clone();
+    let object_ids = request.object_ids;
     let mut queue = writer::spawn(sink, writer::STALL, move |result| {
         memory::release_free_pages();
         let rss_after = memory::rss();
@@ -174,8 +260,8 @@ fn capture(ready: Ready, request: Request, settle: Settle) {
             path: done.written.path,
             bytes: done.written.bytes,
             raw_bytes: done.raw_bytes,
-            gzip: dest.gzip,
-            reason,
+            gzip: request.dest.gzip,
+            reason: request.reason.clone(),
             heap_used: done.capture.heap_used,
             block_ms: done.capture.block_ms,
             total_ms: ms(started),
@@ -184,7 +270,11 @@ fn capture(ready: Ready, request: Request, settle: Settle) {
             object_ids: done.capture.object_ids,
             guard: done.capture.guard,
         });
-        hop.run(move |env| finish(env, &reason_for_event, snapshot, settle));
+        if let Ok(s) = &snapshot {
+            retain::prune(&s.path, request.retain);
+        }
+        announce(&request, &snapshot);
+        done(snapshot);
     });
 
     let blocked = Instant::now();
@@ -194,10 +284,12 @@ fn capture(ready: Ready, request: Request, settle: Settle) {
         |check: fn(&mut guard::Watch) -> bool| watch.borrow_mut().as_mut().is_none_or(check);
     // V8 gets a progress callback only when memory is tight: it costs a heap pass.
     let mut progress = || watching(guard::Watch::check);
+    CAPTURING.set(true);
     let outcome = engine.write_snapshot(
         during_take.then_some(&mut progress as &mut dyn FnMut() -> bool),
         &mut |chunk| watching(guard::Watch::check_chunk) && queue.push(chunk),
     );
+    CAPTURING.set(false);
     let watch = watch.into_inner();
     // A tripped watch is why V8 stopped: report that, not the bare abort.
     let outcome = match watch.as_ref().and_then(guard::Watch::tripped) {
@@ -225,18 +317,44 @@ fn capture(ready: Ready, request: Request, settle: Settle) {
 /// the next waiting request. A listener's exception is raised last, so it
 /// cannot leave the queue stuck.
 fn finish(env: &Env, reason: &str, result: LgResult<Snapshot>, settle: Settle) {
-    settle(env, result.clone());
-    let thrown = events::emit(env, reason, &result);
+    let hop = js_thread::home(env);
+    if let Ok(hop) = &hop {
+        leave(hop); // before the listeners run: this snapshot is done
+    }
+    let thrown = tell(env, reason, result, settle);
     let next = GATE.with_borrow_mut(|gate| {
         let next = gate.waiting.pop_front();
         gate.busy = next.is_some();
         next
     });
-    if let Some((request, settle)) = next {
-        start(env, request, settle);
+    if let (Ok(hop), Some((request, settle))) = (hop, next) {
+        start(Context::Js(env), hop, request, settle);
     }
+    raise(env, thrown);
+}
+
+/// On the JS thread: fails a request that never reached the FIFO.
+pub fn reject(env: &Env, request: &Request, error: LgError, settle: Settle) {
+    let result = Err(error);
+    announce(request, &result);
+    let thrown = tell(env, &request.reason, result, settle);
+    raise(env, thrown);
+}
+
+/// Settles, then tells the listeners; returns a listener's exception.
+fn tell(
+    env: &Env,
+    reason: &str,
+    result: LgResult<Snapshot>,
+    settle: Settle,
+) -> Option<napi::sys::napi_value> {
+    settle(env, result.clone());
+    events::emit(env, reason, &result)
+}
+
+/// 'uncaughtException', as a throwing EventEmitter listener would cause.
+fn raise(env: &Env, thrown: Option<napi::sys::napi_value>) {
     if let Some(exception) = thrown {
-        // 'uncaughtException', as a throwing EventEmitter listener would cause.
         unsafe { napi::sys::napi_fatal_exception(env.raw(), exception) };
     }
 }

@@ -37,6 +37,19 @@ impl Destination {
     }
 }
 
+/// The time encoded in a default name (`heapdump-<s>.<us>.heapsnapshot[.gz]`):
+/// how leakguard recognises its own files. `None` for any other name.
+pub fn default_name_time(name: &str) -> Option<(u64, u32)> {
+    let rest = name.strip_prefix("heapdump-")?;
+    let rest = rest.strip_suffix(".gz").unwrap_or(rest);
+    let (secs, micros) = rest.strip_suffix(".heapsnapshot")?.split_once('.')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(secs) || micros.len() != 6 || !digits(micros) {
+        return None;
+    }
+    Some((secs.parse().ok()?, micros.parse().ok()?))
+}
+
 fn default_name(now: SystemTime) -> String {
     let t = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     format!(
@@ -52,6 +65,26 @@ mod tests {
     use std::time::Duration;
 
     const NOW: Duration = Duration::from_micros(1_700_000_000_000_042);
+
+    #[test]
+    fn only_default_names_are_recognised_as_leakguards() {
+        let d = Destination::new(Path::new("/d"), None, Some(1), UNIX_EPOCH + NOW);
+        let name = d.path.file_name().unwrap().to_str().unwrap();
+        assert_eq!(default_name_time(name), Some((1_700_000_000, 42)));
+        assert_eq!(
+            default_name_time("heapdump-1.000001.heapsnapshot"),
+            Some((1, 1))
+        );
+        for other in [
+            "app.heapsnapshot",
+            "heapdump-1.2.heapsnapshot",
+            "heapdump-x.000001.heapsnapshot",
+            ".heapdump-1.000001.heapsnapshot.9-0.tmp",
+            "heapdump-1.000001.heapsnapshot.bak",
+        ] {
+            assert_eq!(default_name_time(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn default_name_is_heapdumps_seconds_dot_microseconds() {

@@ -19,6 +19,8 @@ pub enum Code {
     Capture,
     /// The memory-headroom guard refused the snapshot, or aborted it mid-capture.
     Headroom,
+    /// The app's `beforeSnapshot` hook threw or rejected.
+    Hook,
 }
 
 impl Code {
@@ -28,6 +30,7 @@ impl Code {
             Code::Write => "ERR_LEAKGUARD_WRITE",
             Code::Capture => "ERR_LEAKGUARD_CAPTURE",
             Code::Headroom => "ERR_LEAKGUARD_HEADROOM",
+            Code::Hook => "ERR_LEAKGUARD_HOOK",
         }
     }
 }
@@ -91,6 +94,10 @@ impl LgError {
 
     pub fn capture(message: impl Into<String>) -> Self {
         Self::new(Code::Capture, message)
+    }
+
+    pub fn hook(message: impl Into<String>) -> Self {
+        Self::new(Code::Hook, message)
     }
 
     pub fn headroom(message: impl Into<String>, facts: HeadroomFacts) -> Self {

@@ -18,7 +18,7 @@ use crate::capture::Snapshot;
 use crate::error::{Code, LgError, LgResult};
 use crate::SnapshotResult;
 
-type Args = FnArgs<(Unknown<'static>,)>;
+pub type Args = FnArgs<(Unknown<'static>,)>;
 pub type Listener<'env> = Function<'env, Args, Unknown<'static>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,14 +1,17 @@
-//! A one-shot hop back to the JS thread that owns an env.
+//! The way back to an isolate's JS thread from anywhere: writer threads, the
+//! signal thread, and contexts where JS cannot run (a V8 interrupt, a GC
+//! callback). One per isolate, created on its JS thread before first use.
 //!
-//! Created on the JS thread, handed to a worker thread, and used once to run a
-//! Rust closure with the env. Until then it keeps the event loop alive, so a
-//! process does not exit while a snapshot file is still being written. If the
-//! env is torn down first (a worker exiting), the closure is dropped unrun.
+//! It is a threadsafe function that does not keep the event loop alive by
+//! itself; `hold` makes it do so while snapshots are in flight, so a process
+//! does not exit while a file is still being written. If the env is torn down
+//! first (a worker exiting), queued jobs are dropped unrun.
 //!
 //! N-API frees a threadsafe function at env teardown even while other threads
 //! still hold it, so every call goes through `alive`: cleared, under its lock,
 //! by the finalizer, and checked under the same lock before each call.
 
+use std::cell::{Cell, OnceCell};
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::{Arc, Mutex};
@@ -19,14 +22,37 @@ type Job = Box<dyn FnOnce(&Env) + Send>;
 
 pub struct JsThread {
     tsfn: sys::napi_threadsafe_function,
+    env: sys::napi_env,
     alive: Arc<Mutex<bool>>,
 }
 
-// A threadsafe function may be called and released from any thread.
+// A threadsafe function may be called from any thread; `env` is used only on
+// the JS thread (`hold`/`release`).
 unsafe impl Send for JsThread {}
+unsafe impl Sync for JsThread {}
+
+thread_local! {
+    static HOME: OnceCell<Arc<JsThread>> = const { OnceCell::new() };
+    static HOLDS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// This isolate's hop, created on first use (on its JS thread).
+pub fn home(env: &Env) -> Result<Arc<JsThread>> {
+    if let Some(hop) = current() {
+        return Ok(hop);
+    }
+    let hop = Arc::new(JsThread::new(env)?);
+    HOME.with(|h| h.set(Arc::clone(&hop)).ok());
+    Ok(hop)
+}
+
+/// This isolate's hop, if `home` created it; for code that has no env.
+pub fn current() -> Option<Arc<JsThread>> {
+    HOME.with(|h| h.get().cloned())
+}
 
 impl JsThread {
-    pub fn new(env: &Env) -> Result<Self> {
+    fn new(env: &Env) -> Result<Self> {
         let mut name = ptr::null_mut();
         let mut tsfn = ptr::null_mut();
         let alive = Arc::new(Mutex::new(true));
@@ -54,11 +80,18 @@ impl JsThread {
                 "leakguard: cannot create a threadsafe function".to_string(),
             ));
         }
-        Ok(JsThread { tsfn, alive })
+        unsafe { sys::napi_unref_threadsafe_function(env.raw(), tsfn) };
+        Ok(JsThread {
+            tsfn,
+            env: env.raw(),
+            alive,
+        })
     }
 
-    /// Runs `job` on the JS thread (from any thread). Dropped unrun if the env is gone.
-    pub fn run(self, job: impl FnOnce(&Env) + Send + 'static) {
+    /// Runs `job` on the JS thread (from any thread, including a V8 callback
+    /// on the JS thread itself: queuing runs no JS). Dropped unrun if the env
+    /// is gone.
+    pub fn run(&self, job: impl FnOnce(&Env) + Send + 'static) {
         let data = Box::into_raw(Box::new(Box::new(job) as Job));
         let alive = self.alive.lock().unwrap();
         let status = match *alive {
@@ -76,19 +109,30 @@ impl JsThread {
             // Not queued (the env is closing): the job is still ours to free.
             drop(unsafe { Box::from_raw(data) });
         }
-        // `self` drops here and releases the function.
     }
-}
 
-impl Drop for JsThread {
-    fn drop(&mut self) {
-        if *self.alive.lock().unwrap() {
-            unsafe {
-                sys::napi_release_threadsafe_function(
-                    self.tsfn,
-                    sys::ThreadsafeFunctionReleaseMode::release,
-                );
-            }
+    /// On the JS thread: keep the event loop alive until the matching
+    /// `release`. Only toggles the uv handle's ref (no JS), so it is safe in
+    /// a V8 interrupt too.
+    pub fn hold(&self) {
+        self.set_holds(HOLDS.get() + 1);
+    }
+
+    pub fn release(&self) {
+        self.set_holds(HOLDS.get().saturating_sub(1));
+    }
+
+    fn set_holds(&self, holds: usize) {
+        let was = HOLDS.replace(holds);
+        let alive = self.alive.lock().unwrap();
+        if !*alive || (was > 0) == (holds > 0) {
+            return;
+        }
+        unsafe {
+            match holds {
+                0 => sys::napi_unref_threadsafe_function(self.env, self.tsfn),
+                _ => sys::napi_ref_threadsafe_function(self.env, self.tsfn),
+            };
         }
     }
 }
@@ -106,7 +150,7 @@ unsafe extern "C" fn call_js(
     }
 }
 
-/// Runs on the JS thread once the function is destroyed, normally or at teardown.
+/// Runs on the JS thread once the function is destroyed (at env teardown).
 unsafe extern "C" fn finalized(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
     let alive = unsafe { Arc::from_raw(data.cast::<Mutex<bool>>()) };
     *alive.lock().unwrap() = false;

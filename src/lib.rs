@@ -11,6 +11,7 @@ extern crate napi_derive;
 mod capture;
 mod config;
 mod destination;
+mod drain;
 mod engine;
 mod error;
 mod events;
@@ -19,7 +20,9 @@ mod heapdump;
 mod js_thread;
 mod memory;
 mod process;
+mod report;
 mod sink;
+mod trigger;
 mod writer;
 
 use std::ptr;
@@ -30,6 +33,13 @@ use napi::{sys, Env, JsValue, Result};
 use capture::Snapshot;
 use config::SnapshotOptions;
 use error::LgResult;
+
+/// Runs as the addon loads in each isolate (see `trigger::on_load`).
+#[napi(module_exports)]
+pub fn init(_exports: napi::bindgen_prelude::Object, env: Env) -> Result<()> {
+    trigger::on_load(&env);
+    Ok(())
+}
 
 /// What a snapshot produced and what it cost.
 #[napi(object)]
@@ -108,8 +118,15 @@ impl From<Snapshot> for SnapshotResult {
 #[napi(ts_args_type = "options: ConfigureOptions")]
 pub fn configure(env: Env, options: Unknown) -> Result<()> {
     config::parse_configure(options)
-        .and_then(config::configure)
+        .and_then(|options| config::configure(&env, options))
         .map_err(|e| e.into_napi(&env))
+}
+
+/// Whether a snapshot is requested, draining, being taken or written in
+/// this isolate: for readiness probes (report not-ready while it is true).
+#[napi]
+pub fn busy() -> bool {
+    capture::busy()
 }
 
 /// Takes a heap snapshot of the calling thread's isolate (the main thread or
@@ -150,7 +167,7 @@ pub fn snapshot(env: Env, options: Option<Unknown<'_>>) -> Result<Unknown<'_>> {
         }
     };
     match config::parse_snapshot(options).map(config::request) {
-        Ok(request) => capture::submit(&env, request, Box::new(settle)),
+        Ok(request) => drain::request(&env, request, Box::new(settle)),
         Err(e) => settle(&env, Err(e)),
     }
     Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), promise) })
@@ -174,13 +191,10 @@ pub fn write_snapshot(
         heapdump::arguments(filename, callback).map_err(|e| e.into_napi(&env))?;
     let settle = heapdump::settle(callback)?;
     let options = SnapshotOptions {
-        dir: None,
         filename,
-        gzip: None,
-        reason: None,
-        object_ids: None,
+        ..SnapshotOptions::default()
     };
-    capture::submit(&env, config::request(options), settle);
+    drain::request(&env, config::request(options), settle);
     Ok(true)
 }
 

@@ -16,6 +16,17 @@ pub fn node_abi(env: &Env) -> Result<u32> {
         .map_err(|_| napi::Error::from_reason(format!("odd process.versions.modules: {modules}")))
 }
 
+/// Whether this is the main thread's isolate (not a worker's).
+pub fn is_main_thread(env: &Env) -> bool {
+    let read = || -> Result<bool> {
+        let get: Function<FnArgs<(&str,)>, Object> =
+            process(env)?.get_named_property("getBuiltinModule")?;
+        get.call(FnArgs::from(("worker_threads",)))?
+            .get_named_property("isMainThread")
+    };
+    read().unwrap_or(false)
+}
+
 /// `process.emitWarning(warning, { type: 'LeakguardWarning', code })`: shown
 /// on stderr by default and observable by the app (`process.on('warning')`).
 pub fn emit_warning(env: &Env, warning: Unknown, code: &str) -> Result<()> {

@@ -3,19 +3,27 @@
 //! what it got and what it accepts; unknown option names are refused too, so
 //! a typo cannot silently fall back to a default.
 
+use std::ffi::c_int;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use napi::bindgen_prelude::{Either, Unknown};
+use napi::bindgen_prelude::{Either, Null, Unknown};
+use napi::Env;
 
+// pub mod env;
 mod reader;
 use reader::Reader;
 
 use crate::capture::Request;
 use crate::destination::Destination;
 use crate::error::{LgError, LgResult};
+use crate::events::Listener;
 use crate::guard::Headroom;
+use crate::sink::Retain;
+use crate::trigger::threshold::Threshold;
+use crate::trigger::{near_limit, signal, threshold, REASON_API};
+use crate::{drain, process};
 
 /// Process-wide defaults set by `configure()`.
 #[derive(Clone, Debug, Default)]
@@ -26,6 +34,16 @@ pub struct Defaults {
     pub gzip: Option<u32>,
     pub object_ids: ObjectIds,
     pub headroom: Headroom,
+    /// No stderr line for snapshots nobody awaits.
+    pub quiet: bool,
+    /// Wait after `beforeSnapshot` before capturing.
+    pub drain: Duration,
+    pub retain: Retain,
+    /// The signal listened on (main thread), `None` for none.
+    pub signal: Option<c_int>,
+    pub threshold: Option<Threshold>,
+    /// `maxSnapshots` of the near-heap-limit trigger, `None` when off.
+    pub near_heap_limit: Option<u32>,
 }
 
 /// What happens to V8's object-id map after a snapshot.
@@ -65,14 +83,40 @@ static DEFAULTS: Mutex<Defaults> = Mutex::new(Defaults {
         reserve: crate::guard::DEFAULT_RESERVE,
         limit: None,
     },
+    quiet: false,
+    drain: Duration::ZERO,
+    retain: Retain {
+        max_files: None,
+        max_bytes: None,
+    },
+    signal: None,
+    threshold: None,
+    near_heap_limit: None,
 });
+
+pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(300);
+pub const DEFAULT_THRESHOLD_SNAPSHOTS: u32 = 3;
 
 pub fn defaults() -> Defaults {
     DEFAULTS.lock().unwrap().clone()
 }
 
-/// Applies `configure()` options over the current defaults (options left out keep their value).
-pub fn configure(options: ConfigureOptions) -> LgResult<()> {
+/// Applies `configure()` options over the current defaults (options left
+/// out keep their value), arming or disarming triggers on the calling
+/// isolate. Nothing changes unless every option is valid here.
+pub fn configure(env: &Env, options: ConfigureOptions) -> LgResult<()> {
+    let process_wide = [
+        ("signal", options.signal.is_some()),
+        ("nearHeapLimit", options.near_heap_limit.is_some()),
+    ];
+    if let Some((name, _)) = process_wide.iter().find(|(_, set)| *set) {
+        if !process::is_main_thread(env) {
+            return Err(LgError::config(format!(
+                "`{name}` is process-wide and belongs to the main thread; configure it there, \
+                 not in a worker"
+            )));
+        }
+    }
     let mut next = defaults();
     if let Some(dir) = options.dir {
         next.dir = Some(absolute(&dir)?);
@@ -86,13 +130,49 @@ pub fn configure(options: ConfigureOptions) -> LgResult<()> {
     if let Some(headroom) = options.headroom {
         next.headroom = headroom_config(headroom);
     }
+    if let Some(quiet) = options.quiet {
+        next.quiet = quiet;
+    }
+    if let Some(ms) = options.drain_ms {
+        next.drain = Duration::from_secs_f64(ms / 1000.0);
+    }
+    if let Some(retain) = options.retain {
+        next.retain = retain_config(retain);
+    }
+    if let Some(signal) = options.signal {
+        next.signal = match signal {
+            Either::A(_) => None,
+            Either::B(name) => Some(signal::parse(&name).map_err(LgError::config)?),
+        };
+        signal::listen(env, next.signal)
+            .map_err(|why| LgError::capture(format!("cannot listen for the signal: {why}")))?;
+    }
+    if let Some(t) = options.threshold {
+        next.threshold = threshold_config(t);
+        threshold::arm(env, next.threshold)?;
+    }
+    if let Some(n) = options.near_heap_limit {
+        next.near_heap_limit = match n {
+            Either::A(on) => on.then_some(1),
+            Either::B(o) => Some(o.max_snapshots.unwrap_or(1)),
+        };
+        near_limit::arm(env, next.near_heap_limit)?;
+    }
+    if let Some(hook) = options.before_snapshot {
+        drain::set_hook(match hook {
+            Either::A(f) => Some(f),
+            Either::B(Null) => None,
+        })
+        .map_err(|e| LgError::config(format!("beforeSnapshot: {}", e.reason)))?;
+    }
     *DEFAULTS.lock().unwrap() = next;
     Ok(())
 }
 
-/// Process-wide defaults for every later snapshot.
-#[napi(object)]
-pub struct ConfigureOptions {
+/// Process-wide defaults for every later snapshot, and the triggers.
+#[napi(object, object_to_js = false)]
+#[derive(Default)]
+pub struct ConfigureOptions<'env> {
     /// Directory for snapshot files (relative paths are resolved against the cwd now).
     /// Default: the process's current directory at the time of each snapshot.
     pub dir: Option<String>,
@@ -110,6 +190,87 @@ pub struct ConfigureOptions {
     /// object replaces its settings (fields left out take their defaults).
     #[napi(ts_type = "HeadroomOptions | false")]
     pub headroom: Option<Either<bool, HeadroomOptions>>,
+    /// The signal that takes a snapshot (main thread only): `'SIGUSR2'`
+    /// (default) or another of `'SIGHUP' | 'SIGQUIT' | 'SIGWINCH' | 'SIGURG' |
+    /// 'SIGTTIN' | 'SIGTTOU' | 'SIGVTALRM' | 'SIGXCPU' | 'SIGXFSZ' | 'SIGPWR'`;
+    /// `false` for none. SIGUSR1 (the inspector's), SIGINT, SIGTERM, SIGKILL,
+    /// SIGSTOP and SIGPROF are refused.
+    #[napi(ts_type = "string | false")]
+    pub signal: Option<Either<bool, String>>,
+    /// A snapshot when heapUsed after a full garbage collection reaches a
+    /// threshold; `false` disarms it.
+    #[napi(ts_type = "ThresholdOptions | false")]
+    pub threshold: Option<Either<bool, ThresholdOptions>>,
+    /// A snapshot at the last moment before V8 runs out of heap (main thread
+    /// only): `true` is `{ maxSnapshots: 1 }`; `false` (default) is off.
+    #[napi(ts_type = "NearHeapLimitOptions | boolean")]
+    pub near_heap_limit: Option<Either<bool, NearHeapLimitOptions>>,
+    /// `true`: no stderr line for snapshots nobody awaits (signal, threshold,
+    /// near heap limit). Default `false`.
+    pub quiet: Option<bool>,
+    /// Awaited before each snapshot that can wait (API, threshold), e.g. to
+    /// fail a readiness probe so the load balancer drains this instance.
+    /// If it throws or rejects, no snapshot is taken (`ERR_LEAKGUARD_HOOK`).
+    /// `null` removes it. Per isolate.
+    #[napi(ts_type = "((info: { reason: string }) => unknown) | null")]
+    pub before_snapshot: Option<Either<Listener<'env>, Null>>,
+    /// Milliseconds to wait after `beforeSnapshot` before capturing. Default 0.
+    pub drain_ms: Option<f64>,
+    /// Deletes leakguard's own oldest snapshots (default names only) in the
+    /// snapshot's directory after each new one; `false` keeps all (default).
+    #[napi(ts_type = "RetainOptions | false")]
+    pub retain: Option<Either<bool, RetainOptions>>,
+}
+
+/// When the heap threshold trips. At least one of `heapUsedMb` and
+/// `heapUsedRatio`; with both, the lower one counts.
+#[napi(object)]
+pub struct ThresholdOptions {
+    /// heapUsed in MiB.
+    pub heap_used_mb: Option<f64>,
+    /// heapUsed as a fraction of V8's heap limit, 0 < ratio <= 1.
+    pub heap_used_ratio: Option<f64>,
+    /// Minimum time between two threshold snapshots. Default 300000 (5 min).
+    pub cooldown_ms: Option<f64>,
+    /// Threshold snapshots at most, then the hook is removed. Default 3
+    /// (enough for `leakguard diff s1 s2 s3`).
+    pub max_snapshots: Option<u32>,
+}
+
+#[napi(object)]
+pub struct NearHeapLimitOptions {
+    /// Near-heap-limit snapshots at most. Default 1.
+    pub max_snapshots: Option<u32>,
+}
+
+#[napi(object)]
+pub struct RetainOptions {
+    /// Keep at most this many of leakguard's snapshots.
+    pub max_files: Option<u32>,
+    /// Keep at most this many bytes of them (the newest is always kept).
+    pub max_bytes: Option<f64>,
+}
+
+fn threshold_config(options: Either<bool, ThresholdOptions>) -> Option<Threshold> {
+    let Either::B(o) = options else { return None };
+    Some(Threshold {
+        heap_used: o.heap_used_mb.map(|mb| (mb * 1048576.0) as u64),
+        heap_used_ratio: o.heap_used_ratio,
+        cooldown: o
+            .cooldown_ms
+            .map_or(DEFAULT_COOLDOWN, |ms| Duration::from_secs_f64(ms / 1000.0)),
+        max_snapshots: o.max_snapshots.unwrap_or(DEFAULT_THRESHOLD_SNAPSHOTS),
+    })
+}
+
+fn retain_config(options: Either<bool, RetainOptions>) -> Retain {
+    match options {
+        Either::A(_) => Retain::default(),
+        Either::B(o) => Retain {
+            max_files: o.max_files.map(|n| n as usize),
+            max_bytes: o.max_bytes.map(|b| b as u64),
+        },
+    }
 }
 
 /// How the guard estimates and limits what a snapshot may use.
@@ -143,6 +304,7 @@ fn headroom_config(options: Either<bool, HeadroomOptions>) -> Headroom {
 
 /// Options of one `snapshot()` call; each overrides the `configure()` default.
 #[napi(object)]
+#[derive(Default)]
 pub struct SnapshotOptions {
     /// Directory to write into.
     pub dir: Option<String>,
@@ -171,7 +333,19 @@ pub fn parse_configure(value: Unknown) -> LgResult<ConfigureOptions> {
     let r = Reader::new(
         value,
         "configure()",
-        &["dir", "gzip", "objectIds", "headroom"],
+        &[
+            "dir",
+            "gzip",
+            "objectIds",
+            "headroom",
+            "signal",
+            "threshold",
+            "nearHeapLimit",
+            "quiet",
+            "beforeSnapshot",
+            "drainMs",
+            "retain",
+        ],
     )?
     .ok_or_else(|| LgError::config("configure() expects an options object"))?;
     Ok(ConfigureOptions {
@@ -179,6 +353,13 @@ pub fn parse_configure(value: Unknown) -> LgResult<ConfigureOptions> {
         gzip: r.gzip("gzip")?,
         object_ids: r.object_ids("objectIds")?,
         headroom: r.headroom("headroom")?,
+        signal: r.signal("signal")?,
+        threshold: r.threshold("threshold")?,
+        near_heap_limit: r.near_heap_limit("nearHeapLimit")?,
+        quiet: r.boolean("quiet")?,
+        before_snapshot: r.function("beforeSnapshot")?,
+        drain_ms: r.millis("drainMs")?,
+        retain: r.retain("retain")?,
     })
 }
 
@@ -192,13 +373,7 @@ pub fn parse_snapshot(value: Option<Unknown>) -> LgResult<SnapshotOptions> {
         None => None,
     };
     let Some(r) = reader else {
-        return Ok(SnapshotOptions {
-            dir: None,
-            filename: None,
-            gzip: None,
-            reason: None,
-            object_ids: None,
-        });
+        return Ok(SnapshotOptions::default());
     };
     Ok(SnapshotOptions {
         dir: r.path("dir")?,
@@ -234,12 +409,14 @@ pub fn request(options: SnapshotOptions) -> Request {
     let gzip = options.gzip.map_or(defaults.gzip, gzip_level);
     Request {
         dest: Destination::new(&dir, options.filename.as_deref(), gzip, SystemTime::now()),
-        reason: options.reason.unwrap_or_else(|| "api".to_string()),
+        reason: options.reason.unwrap_or_else(|| REASON_API.to_string()),
         object_ids: options
             .object_ids
             .as_deref()
             .and_then(ObjectIds::parse)
             .unwrap_or(defaults.object_ids),
         headroom: defaults.headroom,
+        announce: false,
+        retain: defaults.retain,
     }
 }

@@ -1,23 +1,33 @@
 //! Reads JS option objects with precise errors: the option's name, what it
 //! got, and what it accepts; unknown names are refused.
 
-use napi::bindgen_prelude::{Either, JsObjectValue, Object, Unknown};
+use std::borrow::Cow;
+
+use napi::bindgen_prelude::{Either, JsObjectValue, Null, Object, Unknown};
 use napi::{JsValue, ValueType};
 
-use super::{HeadroomOptions, ObjectIds};
+use super::{HeadroomOptions, NearHeapLimitOptions, ObjectIds, RetainOptions, ThresholdOptions};
 use crate::error::{LgError, LgResult};
+use crate::events::Listener;
+use crate::trigger::signal;
 
 const GZIP_ACCEPTS: &str = "true, false, or an integer gzip level 1-9";
 
 /// Reads the properties of a JS options object with precise errors.
 pub struct Reader<'env> {
     object: Object<'env>,
-    what: &'static str,
+    /// What is being read, for messages: `configure()`, `configure()'s \`threshold\``.
+    what: Cow<'static, str>,
 }
 
 impl<'env> Reader<'env> {
     /// `undefined`/`null` give `None`; anything but a plain object is refused.
-    pub fn new(value: Unknown<'env>, what: &'static str, known: &[&str]) -> LgResult<Option<Self>> {
+    pub fn new(
+        value: Unknown<'env>,
+        what: impl Into<Cow<'static, str>>,
+        known: &[&str],
+    ) -> LgResult<Option<Self>> {
+        let what = what.into();
         match value.get_type().map_err(napi_failure)? {
             ValueType::Undefined | ValueType::Null => return Ok(None),
             ValueType::Object => {}
@@ -111,6 +121,168 @@ impl<'env> Reader<'env> {
             }
             _ => Err(self.invalid(key, &v, ACCEPTS)),
         }
+    }
+
+    /// A signal name, or `false` for none.
+    pub fn signal(&self, key: &str) -> LgResult<Option<Either<bool, String>>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        if let Some(name) = string_of(&v) {
+            signal::parse(&name).map_err(|why| self.invalid_because(key, &why))?;
+            return Ok(Some(Either::B(name)));
+        }
+        match self.boolean_of(&v) {
+            Some(false) => Ok(Some(Either::A(false))),
+            _ => Err(self.invalid(key, &v, "a signal name such as 'SIGUSR2', or false")),
+        }
+    }
+
+    pub fn threshold(&self, key: &str) -> LgResult<Option<Either<bool, ThresholdOptions>>> {
+        const ACCEPTS: &str =
+            "false, or { heapUsedMb?, heapUsedRatio?, cooldownMs?, maxSnapshots? }";
+        let Some(r) = self.nested(
+            key,
+            ACCEPTS,
+            &["heapUsedMb", "heapUsedRatio", "cooldownMs", "maxSnapshots"],
+        )?
+        else {
+            return Ok(None);
+        };
+        let Either::B(r) = r else {
+            return Ok(Some(Either::A(false)));
+        };
+        let options = ThresholdOptions {
+            heap_used_mb: r.number("heapUsedMb", 0.0, false)?,
+            heap_used_ratio: r.ratio("heapUsedRatio")?,
+            cooldown_ms: r.number("cooldownMs", 0.0, true)?,
+            max_snapshots: r.count("maxSnapshots")?,
+        };
+        if options.heap_used_mb.is_none() && options.heap_used_ratio.is_none() {
+            return Err(LgError::config(format!(
+                "invalid option `{key}` for {}: set heapUsedMb or heapUsedRatio (or both)",
+                self.what
+            )));
+        }
+        Ok(Some(Either::B(options)))
+    }
+
+    pub fn near_heap_limit(
+        &self,
+        key: &str,
+    ) -> LgResult<Option<Either<bool, NearHeapLimitOptions>>> {
+        let Some(r) = self.nested(key, "true, false, or { maxSnapshots? }", &["maxSnapshots"])?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(match r {
+            Either::A(on) => Either::A(on),
+            Either::B(r) => Either::B(NearHeapLimitOptions {
+                max_snapshots: r.count("maxSnapshots")?,
+            }),
+        }))
+    }
+
+    pub fn retain(&self, key: &str) -> LgResult<Option<Either<bool, RetainOptions>>> {
+        let Some(r) = self.nested(
+            key,
+            "false, or { maxFiles?, maxBytes? }",
+            &["maxFiles", "maxBytes"],
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(match r {
+            Either::A(_) => Either::A(false),
+            Either::B(r) => Either::B(RetainOptions {
+                max_files: r.count("maxFiles")?,
+                max_bytes: r.number("maxBytes", 0.0, false)?,
+            }),
+        }))
+    }
+
+    /// A boolean, or a nested options object read with `known` keys. `true`
+    /// is accepted only where `accepts` lists it.
+    fn nested(
+        &self,
+        key: &str,
+        accepts: &str,
+        known: &[&str],
+    ) -> LgResult<Option<Either<bool, Reader<'env>>>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        match self.boolean_of(&v) {
+            Some(false) => return Ok(Some(Either::A(false))),
+            Some(true) if accepts.starts_with("true") => return Ok(Some(Either::A(true))),
+            _ => {}
+        }
+        if v.get_type().map_err(napi_failure)? != ValueType::Object {
+            return Err(self.invalid(key, &v, accepts));
+        }
+        let r = Reader::new(v, format!("{}'s `{key}`", self.what), known)?.expect("an object");
+        Ok(Some(Either::B(r)))
+    }
+
+    pub fn boolean(&self, key: &str) -> LgResult<Option<bool>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        self.boolean_of(&v)
+            .map(Some)
+            .ok_or_else(|| self.invalid(key, &v, "true or false"))
+    }
+
+    /// A function, or `null` to remove one.
+    pub fn function(&self, key: &str) -> LgResult<Option<Either<Listener<'env>, Null>>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        match v.get_type().map_err(napi_failure)? {
+            ValueType::Null => Ok(Some(Either::B(Null))),
+            ValueType::Function => Ok(Some(Either::A(unsafe { v.cast() }.map_err(napi_failure)?))),
+            _ => Err(self.invalid(key, &v, "a function, or null")),
+        }
+    }
+
+    /// Milliseconds: a number >= 0.
+    pub fn millis(&self, key: &str) -> LgResult<Option<f64>> {
+        self.number(key, 0.0, true)
+    }
+
+    /// A fraction in (0, 1].
+    fn ratio(&self, key: &str) -> LgResult<Option<f64>> {
+        match self.number(key, 0.0, false)? {
+            Some(r) if r > 1.0 => Err(LgError::config(format!(
+                "invalid option `{key}` for {}: got {r} (number); accepted: a fraction of the heap limit, 0 < ratio <= 1",
+                self.what
+            ))),
+            r => Ok(r),
+        }
+    }
+
+    /// A whole number >= 1.
+    fn count(&self, key: &str) -> LgResult<Option<u32>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        let n: Option<f64> = (v.get_type().ok() == Some(ValueType::Number))
+            .then(|| unsafe { v.cast() }.ok())
+            .flatten();
+        match n {
+            Some(n) if n.fract() == 0.0 && (1.0..=1e9).contains(&n) => Ok(Some(n as u32)),
+            _ => Err(self.invalid(key, &v, "a whole number >= 1")),
+        }
+    }
+
+    fn boolean_of(&self, v: &Unknown) -> Option<bool> {
+        (v.get_type().ok()? == ValueType::Boolean)
+            .then(|| unsafe { v.cast() }.ok())
+            .flatten()
+    }
+
+    fn invalid_because(&self, key: &str, why: &str) -> LgError {
+        LgError::config(format!("invalid option `{key}` for {}: {why}", self.what))
     }
 
     /// A finite number above `min` (or equal to it, with `inclusive`).

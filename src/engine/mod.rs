@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use napi::{Env, JsValue};
 
-use crate::error::LgResult;
+use crate::error::{LgError, LgResult};
 use crate::guard::HeapStats;
 use crate::process;
 
@@ -41,6 +41,16 @@ pub fn shim(env: &Env) -> &'static Result<Shim, String> {
         Ok(abi) => Shim::load(abi),
         Err(e) => Err(format!("cannot read process.versions.modules: {e}")),
     })
+}
+
+/// The native engine, for contexts where no JS may run (a V8 interrupt or
+/// heap callback). Needs the shim, loaded earlier from JS by `shim(env)`.
+pub fn native() -> LgResult<&'static Shim> {
+    match SHIM.get() {
+        Some(Ok(shim)) => Ok(shim),
+        Some(Err(why)) => Err(LgError::capture(why.clone())),
+        None => Err(LgError::capture("the V8 shim was not loaded")),
+    }
 }
 
 /// The engine for a JS-callable context on `env`'s thread.

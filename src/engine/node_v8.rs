@@ -50,18 +50,24 @@ impl Engine for NodeV8<'_> {
         let read = || -> napi::Result<HeapStats> {
             let stats: Object = self.method(self.v8, "getHeapStatistics")?;
             let used: f64 = stats.get_named_property("used_heap_size")?;
+            let limit: f64 = stats.get_named_property("heap_size_limit")?;
             let spaces: Array = self.method(self.v8, "getHeapSpaceStatistics")?;
-            let mut large = 0.0;
+            let (mut large, mut young) = (0.0, 0.0);
             for i in 0..spaces.len() {
                 let space: Object = spaces.get_element(i)?;
                 let name: String = space.get_named_property("space_name")?;
                 if name.ends_with("large_object_space") {
                     large += space.get_named_property::<f64>("space_used_size")?;
                 }
+                if name == "new_space" {
+                    young = space.get_named_property::<f64>("space_size")?;
+                }
             }
             Ok(HeapStats {
                 used: used as u64,
                 large: large as u64,
+                limit: limit as u64,
+                young: young as u64,
             })
         };
         read().map_err(|e| failed("getHeapStatistics()", e))

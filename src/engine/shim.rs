@@ -27,8 +27,26 @@ type TakeFn = unsafe extern "C" fn(
 type SerializeFn = unsafe extern "C" fn(*const c_void, ChunkFn, *mut c_void, c_int) -> c_int;
 type DeleteFn = unsafe extern "C" fn(*const c_void);
 type ClearIdsFn = unsafe extern "C" fn();
-type HeapStatsFn =
-    unsafe extern "C" fn(used: *mut usize, limit: *mut usize, large: *mut usize) -> c_int;
+type HeapStatsFn = unsafe extern "C" fn(
+    used: *mut usize,
+    limit: *mut usize,
+    large: *mut usize,
+    young: *mut usize,
+) -> c_int;
+type IsolateFn = unsafe extern "C" fn() -> *mut c_void;
+/// V8's `InterruptCallback`.
+pub type InterruptFn = unsafe extern "C" fn(isolate: *mut c_void, data: *mut c_void);
+type RequestInterruptFn = unsafe extern "C" fn(*mut c_void, InterruptFn, *mut c_void);
+/// V8's `GCCallbackWithData`.
+pub type GcFn =
+    unsafe extern "C" fn(isolate: *mut c_void, kind: c_int, flags: c_int, data: *mut c_void);
+type GcEpilogueFn = unsafe extern "C" fn(add: c_int, GcFn, *mut c_void);
+/// V8's `NearHeapLimitCallback`: returns the new heap limit.
+pub type NearLimitFn =
+    unsafe extern "C" fn(data: *mut c_void, current: usize, initial: usize) -> usize;
+type AddNearLimitFn = unsafe extern "C" fn(NearLimitFn, *mut c_void);
+type RemoveNearLimitFn = unsafe extern "C" fn(NearLimitFn, usize);
+type RestoreLimitFn = unsafe extern "C" fn(f64);
 
 /// V8's preferred chunk size in Node's own snapshot writer.
 const CHUNK: c_int = 64 * 1024;
@@ -40,6 +58,12 @@ pub struct Shim {
     delete: DeleteFn,
     heap_stats: HeapStatsFn,
     clear_object_ids: ClearIdsFn,
+    isolate: IsolateFn,
+    request_interrupt: RequestInterruptFn,
+    gc_epilogue: GcEpilogueFn,
+    add_near_limit: AddNearLimitFn,
+    remove_near_limit: RemoveNearLimitFn,
+    restore_limit: RestoreLimitFn,
     // Keeps the function pointers above valid; never unloaded.
     _library: Library,
 }
@@ -89,6 +113,12 @@ impl Shim {
                 clear_object_ids: *library
                     .get::<ClearIdsFn>(b"lg_clear_object_ids\0")
                     .map_err(err)?,
+                isolate: *library.get(b"lg_current_isolate\0").map_err(err)?,
+                request_interrupt: *library.get(b"lg_request_interrupt\0").map_err(err)?,
+                gc_epilogue: *library.get(b"lg_gc_epilogue\0").map_err(err)?,
+                add_near_limit: *library.get(b"lg_add_near_heap_limit\0").map_err(err)?,
+                remove_near_limit: *library.get(b"lg_remove_near_heap_limit\0").map_err(err)?,
+                restore_limit: *library.get(b"lg_restore_heap_limit\0").map_err(err)?,
                 _library: library,
             }
         };
@@ -98,13 +128,15 @@ impl Shim {
 
 impl Engine for &'static Shim {
     fn heap(&self) -> LgResult<HeapStats> {
-        let (mut used, mut limit, mut large) = (0usize, 0usize, 0usize);
+        let (mut used, mut limit, mut large, mut young) = (0usize, 0usize, 0usize, 0usize);
         // SAFETY: plain out-parameters.
-        match unsafe { (self.heap_stats)(&mut used, &mut limit, &mut large) } {
+        match unsafe { (self.heap_stats)(&mut used, &mut limit, &mut large, &mut young) } {
             0 => Err(LgError::capture("no V8 isolate on this thread")),
             _ => Ok(HeapStats {
                 used: used as u64,
                 large: large as u64,
+                limit: limit as u64,
+                young: young as u64,
             }),
         }
     }
@@ -144,6 +176,45 @@ impl Engine for &'static Shim {
             0 => Err(LgError::capture("heap snapshot serialization was aborted")),
             _ => Ok(()),
         }
+    }
+}
+
+/// The isolate hooks triggers need: each acts on the isolate running on the
+/// calling thread, except `request_interrupt`, which is thread-safe.
+impl Shim {
+    /// The calling thread's isolate (null if none), to interrupt it later.
+    pub fn isolate(&self) -> *mut c_void {
+        // SAFETY: reads a thread-local of V8's.
+        unsafe { (self.isolate)() }
+    }
+
+    /// # Safety
+    /// `isolate` must be alive: callers hold it from the JS thread's cleanup hook.
+    pub unsafe fn request_interrupt(&self, isolate: *mut c_void, f: InterruptFn) {
+        unsafe { (self.request_interrupt)(isolate, f, std::ptr::null_mut()) }
+    }
+
+    /// Adds (or removes) `f` to run after each garbage collection.
+    pub fn after_gc(&self, add: bool, f: GcFn) {
+        // SAFETY: `f` is a plain function without data.
+        unsafe { (self.gc_epilogue)(add as c_int, f, std::ptr::null_mut()) }
+    }
+
+    pub fn add_near_heap_limit(&self, f: NearLimitFn) {
+        // SAFETY: `f` is a plain function without data.
+        unsafe { (self.add_near_limit)(f, std::ptr::null_mut()) }
+    }
+
+    /// Removes `f`, setting the heap limit to `limit` (0: unchanged).
+    pub fn remove_near_heap_limit(&self, f: NearLimitFn, limit: usize) {
+        // SAFETY: removing an unregistered callback is a no-op in V8.
+        unsafe { (self.remove_near_limit)(f, limit) }
+    }
+
+    /// V8 restores the initial heap limit once usage drops below `fraction` of it.
+    pub fn restore_heap_limit(&self, fraction: f64) {
+        // SAFETY: scalar argument.
+        unsafe { (self.restore_limit)(fraction) }
     }
 }
 

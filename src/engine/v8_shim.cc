@@ -86,12 +86,13 @@ __attribute__((visibility("default"))) void lg_delete_snapshot(
       ->Delete();
 }
 
-// Used heap, heap limit, and the part of the used heap in large-object
-// space (big strings and arrays: few snapshot nodes per byte). Returns 0
-// when the calling thread has no isolate.
+// Used heap, heap limit, the part of the used heap in large-object space
+// (big strings and arrays: few snapshot nodes per byte), and the young
+// generation's size. Returns 0 when the calling thread has no isolate.
 __attribute__((visibility("default"))) int lg_heap_stats(size_t* used,
                                                          size_t* limit,
-                                                         size_t* large) {
+                                                         size_t* large,
+                                                         size_t* young) {
   v8::Isolate* isolate = v8::Isolate::TryGetCurrent();
   if (isolate == nullptr) return 0;
   v8::HeapStatistics stats;
@@ -99,6 +100,7 @@ __attribute__((visibility("default"))) int lg_heap_stats(size_t* used,
   *used = stats.used_heap_size();
   *limit = stats.heap_size_limit();
   *large = 0;
+  *young = 0;
   for (size_t i = 0; i < isolate->NumberOfHeapSpaces(); i++) {
     v8::HeapSpaceStatistics space;
     isolate->GetHeapSpaceStatistics(&space, i);
@@ -108,8 +110,59 @@ __attribute__((visibility("default"))) int lg_heap_stats(size_t* used,
                             __builtin_strcmp(name, "new_large_object_space") == 0)) {
       *large += space.space_used_size();
     }
+    if (name != nullptr && __builtin_strcmp(name, "new_space") == 0) {
+      *young = space.space_size();
+    }
   }
   return 1;
+}
+
+// The isolate running on the calling thread, for RequestInterrupt from
+// another thread.
+__attribute__((visibility("default"))) void* lg_current_isolate(void) {
+  return v8::Isolate::TryGetCurrent();
+}
+
+// Thread-safe: `fn(isolate, data)` runs on the isolate's thread at its next
+// interrupt check, even inside a long synchronous JS loop.
+__attribute__((visibility("default"))) void lg_request_interrupt(
+    void* isolate, void (*fn)(void* isolate, void* data), void* data) {
+  static_cast<v8::Isolate*>(isolate)->RequestInterrupt(
+      reinterpret_cast<v8::InterruptCallback>(fn), data);
+}
+
+// `fn` runs after each garbage collection, young or full.
+__attribute__((visibility("default"))) void lg_gc_epilogue(
+    int add, void (*fn)(void* isolate, int type, int flags, void* data),
+    void* data) {
+  v8::Isolate* isolate = v8::Isolate::TryGetCurrent();
+  if (isolate == nullptr) return;
+  auto callback = reinterpret_cast<v8::Isolate::GCCallbackWithData>(fn);
+  if (add != 0) {
+    isolate->AddGCEpilogueCallback(callback, data, v8::kGCTypeAll);
+  } else {
+    isolate->RemoveGCEpilogueCallback(callback, data);
+  }
+}
+
+__attribute__((visibility("default"))) void lg_add_near_heap_limit(
+    v8::NearHeapLimitCallback fn, void* data) {
+  v8::Isolate* isolate = v8::Isolate::TryGetCurrent();
+  if (isolate != nullptr) isolate->AddNearHeapLimitCallback(fn, data);
+}
+
+// Removing sets the heap limit to `limit` (0 keeps the current one).
+__attribute__((visibility("default"))) void lg_remove_near_heap_limit(
+    v8::NearHeapLimitCallback fn, size_t limit) {
+  v8::Isolate* isolate = v8::Isolate::TryGetCurrent();
+  if (isolate != nullptr) isolate->RemoveNearHeapLimitCallback(fn, limit);
+}
+
+// Once usage falls below `fraction` of the initial limit, V8 restores it.
+__attribute__((visibility("default"))) void lg_restore_heap_limit(
+    double fraction) {
+  v8::Isolate* isolate = v8::Isolate::TryGetCurrent();
+  if (isolate != nullptr) isolate->AutomaticallyRestoreInitialHeapLimit(fraction);
 }
 
 }  // extern "C"

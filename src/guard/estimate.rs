@@ -57,6 +57,7 @@ mod tests {
         HeapStats {
             used: used * MIB,
             large: large * MIB,
+            ..HeapStats::default()
         }
     }
 

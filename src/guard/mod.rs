@@ -47,6 +47,10 @@ pub struct HeapStats {
     pub used: u64,
     /// The part of `used` in large-object spaces (big strings and arrays).
     pub large: u64,
+    /// V8's heap limit (`--max-old-space-size` and friends).
+    pub limit: u64,
+    /// The young generation's size.
+    pub young: u64,
 }
 
 /// What a snapshot would need now, and what the process may still use.

@@ -3,6 +3,9 @@
 
 mod file;
 mod gzip;
+pub mod retain;
+
+pub use retain::Retain;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

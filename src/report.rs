@@ -1,0 +1,72 @@
+//! The one stderr line a snapshot nobody awaits (signal, threshold, near
+//! heap limit) leaves in the logs: where the file is, or why there is none.
+//! Written straight to fd 2 in one `write`, so it works from any thread and
+//! while JS is stuck, when `process.stderr` could not run.
+
+use crate::capture::{Request, Snapshot};
+use crate::error::{Code, LgResult};
+use crate::trigger::REASON_NEAR_LIMIT;
+
+/// Writes the line for `request` if it asks for one (`announce`).
+pub fn announce(request: &Request, outcome: &LgResult<Snapshot>) {
+    if request.announce {
+        write_stderr(&line(&request.reason, outcome));
+    }
+}
+
+pub fn write_stderr(line: &str) {
+    // SAFETY: a plain write of an owned buffer; a failed log line is not worth more.
+    unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+}
+
+fn line(reason: &str, outcome: &LgResult<Snapshot>) -> String {
+    let pid = std::process::id();
+    match outcome {
+        Ok(s) => format!(
+            "leakguard[{pid}]: heap snapshot ({reason}) written to {} ({}, event loop blocked {:.1} s)\n",
+            s.path.display(),
+            size(s.bytes),
+            s.block_ms / 1000.0
+        ),
+        Err(e) => {
+            let what = match e.code {
+                Code::Headroom => "skipped",
+                _ => "failed",
+            };
+            let after = match reason {
+                REASON_NEAR_LIMIT => "; the process now runs out of heap as it would without leakguard",
+                _ => "",
+            };
+            format!("leakguard[{pid}]: heap snapshot ({reason}) {what}: {}{after}\n", e.message)
+        }
+    }
+}
+
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64),
+        b => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::LgError;
+
+    #[test]
+    fn failure_lines_say_why_and_what_happens_next() {
+        let e = LgError::capture("boom");
+        let l = line(REASON_NEAR_LIMIT, &Err(e));
+        assert!(
+            l.contains("heap snapshot (near-heap-limit) failed: boom; the process now runs out")
+        );
+        assert!(l.ends_with('\n') && l.matches('\n').count() == 1);
+    }
+
+    #[test]
+    fn sizes_read_in_mib_or_gib() {
+        assert_eq!(size(3 << 20), "3.0 MiB");
+        assert_eq!(size(3 << 30), "3.00 GiB");
+    }
+}

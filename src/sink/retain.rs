@@ -1,0 +1,117 @@
+//! Retention: after each new snapshot, delete leakguard's own oldest files in
+//! its directory beyond `maxFiles` / `maxBytes`. Only files with leakguard's
+//! default name (`heapdump-<s>.<us>.heapsnapshot[.gz]`) count; a file the app
+//! named itself, or anything else in the directory, is never touched. Runs on
+//! the writer thread.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::destination::default_name_time;
+use crate::report::write_stderr;
+
+/// `retain` configuration; both `None` keeps everything.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Retain {
+    pub max_files: Option<usize>,
+    pub max_bytes: Option<u64>,
+}
+
+/// Deletes what `retain` does not keep, never `newest` (the file just written).
+pub fn prune(newest: &Path, retain: Retain) {
+    if retain == Retain::default() {
+        return;
+    }
+    let Some(dir) = newest.parent() else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<((u64, u32), PathBuf, u64)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let time = default_name_time(e.file_name().to_str()?)?;
+            let meta = e.metadata().ok().filter(fs::Metadata::is_file)?;
+            Some((time, e.path(), meta.len()))
+        })
+        .collect();
+    files.sort_by_key(|f| std::cmp::Reverse(f.0)); // newest first
+    for path in doomed(&files, newest, retain) {
+        if let Err(e) = fs::remove_file(&path) {
+            write_stderr(&format!(
+                "leakguard: retention could not delete {}: {e}\n",
+                path.display()
+            ));
+        }
+    }
+}
+
+/// From `files` (newest first): the ones past the limits, counting `newest`
+/// first whatever its place.
+fn doomed(files: &[((u64, u32), PathBuf, u64)], newest: &Path, retain: Retain) -> Vec<PathBuf> {
+    let first = files.iter().filter(|f| f.1 == newest);
+    let rest = files.iter().filter(|f| f.1 != newest);
+    let (mut count, mut bytes) = (0usize, 0u64);
+    let mut out = Vec::new();
+    for (_, path, len) in first.chain(rest) {
+        count += 1;
+        bytes += len;
+        let over = retain.max_files.is_some_and(|m| count > m)
+            || retain.max_bytes.is_some_and(|m| bytes > m);
+        if over && path != newest {
+            out.push(path.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(s: u64, len: u64) -> ((u64, u32), PathBuf, u64) {
+        (
+            (s, 0),
+            PathBuf::from(format!("/d/heapdump-{s}.000000.heapsnapshot")),
+            len,
+        )
+    }
+
+    #[test]
+    fn keeps_the_newest_files_within_both_limits() {
+        let files = [file(5, 10), file(4, 10), file(3, 10), file(2, 10)];
+        let newest = &files[0].1;
+        let only = |r| doomed(&files, newest, r);
+        let names = |v: Vec<PathBuf>| {
+            v.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(only(Retain {
+                max_files: Some(2),
+                max_bytes: None
+            })),
+            [
+                "/d/heapdump-3.000000.heapsnapshot",
+                "/d/heapdump-2.000000.heapsnapshot"
+            ]
+        );
+        assert_eq!(
+            only(Retain {
+                max_files: None,
+                max_bytes: Some(30)
+            })
+            .len(),
+            1
+        );
+        // The new file is kept even when it alone is over the byte limit.
+        assert_eq!(
+            only(Retain {
+                max_files: None,
+                max_bytes: Some(5)
+            })
+            .len(),
+            3
+        );
+    }
+}

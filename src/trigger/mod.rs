@@ -1,0 +1,68 @@
+//! What asks for a snapshot besides the API: a signal, a heap threshold, the
+//! near-heap-limit callback. Each builds the same `Request` (from the
+//! configured defaults) and goes through `capture`, like the API does.
+
+pub mod near_limit;
+pub mod signal;
+pub mod threshold;
+mod uv;
+
+use std::ffi::c_void;
+
+use napi::{sys, Env};
+
+use crate::capture::{Request, Settle};
+use crate::config::{self, ConfigureOptions, SnapshotOptions};
+use crate::{process, report};
+use napi::bindgen_prelude::Either;
+
+pub const REASON_API: &str = "api";
+pub const REASON_SIGNAL: &str = "signal";
+pub const REASON_THRESHOLD: &str = "threshold";
+pub const REASON_NEAR_LIMIT: &str = "near-heap-limit";
+
+/// When leakguard loads on the main thread: listen on SIGUSR2, as heapdump
+/// does, unless `LEAKGUARD_OPTIONS` or heapdump's `NODE_HEAPDUMP_OPTIONS`
+/// says `nosignal`. Never fails the app's `require`: a problem is one stderr line.
+pub fn on_load(env: &Env) {
+    let opted_out = ["LEAKGUARD_OPTIONS", "NODE_HEAPDUMP_OPTIONS"]
+        .iter()
+        .filter_map(std::env::var_os)
+        .any(|v| v.to_string_lossy().contains("nosignal"));
+    if opted_out || !process::is_main_thread(env) {
+        return;
+    }
+    let options = ConfigureOptions {
+        signal: Some(Either::B("SIGUSR2".into())),
+        ..ConfigureOptions::default()
+    };
+    if let Err(e) = config::configure(env, options) {
+        report::write_stderr(&format!("leakguard: no SIGUSR2 snapshots: {}\n", e.message));
+    }
+}
+
+/// A request for a trigger nobody awaits: default destination, and one
+/// stderr line with the outcome unless `quiet`.
+fn request(reason: &str) -> Request {
+    let mut request = config::request(SnapshotOptions {
+        reason: Some(reason.to_string()),
+        ..SnapshotOptions::default()
+    });
+    request.announce = !config::defaults().quiet;
+    request
+}
+
+/// Nobody awaits these: the outcome reaches listeners and the log only.
+fn unawaited() -> Settle {
+    Box::new(|_, _| {})
+}
+
+/// Runs `f` once when `env` is torn down (before its isolate is disposed).
+fn on_teardown(env: &Env, f: fn()) {
+    unsafe extern "C" fn run(arg: *mut c_void) {
+        let f: fn() = unsafe { std::mem::transmute(arg) };
+        f();
+    }
+    // A hook that cannot be added leaves the target set: the process is exiting anyway.
+    unsafe { sys::napi_add_env_cleanup_hook(env.raw(), Some(run), f as *mut c_void) };
+}
