@@ -22,6 +22,13 @@ export declare function busy(): boolean
  */
 export declare function configure(options: ConfigureOptions): void
 
+/**
+ * Applies the `LEAKGUARD_*` environment variables as `configure()` options
+ * (what `leakguard/register` does). Valid variables apply even when others
+ * are invalid; returns one message per invalid or unknown variable, naming it.
+ */
+export declare function configureFromEnv(): Array<string>
+
 /** Process-wide defaults for every later snapshot, and the triggers. */
 export interface ConfigureOptions {
   /**

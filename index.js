@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.busy = nativeBinding.busy
 module.exports.configure = nativeBinding.configure
+module.exports.configureFromEnv = nativeBinding.configureFromEnv
 module.exports.engineInfo = nativeBinding.engineInfo
 module.exports.headroom = nativeBinding.headroom
 module.exports.off = nativeBinding.off

@@ -2,7 +2,7 @@
 // Shared by the integration tests: real files parsed as heap snapshots, and
 // real child processes running the built addon.
 const assert = require('node:assert/strict')
-const { spawnSync } = require('node:child_process')
+const { spawn, spawnSync, execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -61,4 +61,37 @@ function runChild (script, { env = {}, cwd, uid, gid, argv = [], wrap } = {}) {
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, error: r.error }
 }
 
-module.exports = { PKG, tmpDir, readSnapshot, countObjects, listDir, runChild }
+/**
+ * Starts `script` in a child node without waiting for it, for tests that
+ * talk to it while it runs (signals). `line(re)` resolves with the first
+ * stdout line matching `re`; `exited` with `{ code, signal, stdout, stderr }`.
+ */
+function startChild (script, { env = {}, execArgv = [], cwd } = {}) {
+  const child = spawn(process.execPath,
+    [...execArgv, '-e', `const LG = ${JSON.stringify(PKG)};\n${script}`],
+    { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  const waiters = []
+  const check = () => {
+    for (const w of [...waiters]) {
+      const m = stdout.split('\n').find((l) => w.re.test(l))
+      if (m !== undefined) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m) }
+    }
+  }
+  child.stdout.on('data', (d) => { stdout += d; check() })
+  child.stderr.on('data', (d) => { stderr += d })
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => {
+    for (const w of waiters) w.reject(new Error(`child exited (${code ?? signal}) before printing ${w.re}\nstdout:\n${stdout}\nstderr:\n${stderr}`))
+    resolve({ code, signal, stdout, stderr })
+  }))
+  const line = (re) => new Promise((resolve, reject) => { waiters.push({ re, resolve, reject }); check() })
+  return { child, pid: child.pid, line, exited, stderr: () => stderr }
+}
+
+/** `kill -<signal> <pid>` with the real kill(1). */
+function kill (signal, pid) {
+  execFileSync('kill', [`-${signal}`, String(pid)])
+}
+
+module.exports = { PKG, tmpDir, readSnapshot, countObjects, listDir, runChild, startChild, kill }

@@ -33,3 +33,17 @@ test('an installed leakguard loads its platform package and snapshots natively',
   assert.equal(path.dirname(out.info.shimPath), path.join(app, 'node_modules', 'leakguard-linux-x64-gnu'))
   readSnapshot(out.path)
 })
+
+test('the installed package enables itself with -r leakguard/register, signal included', () => {
+  const r = runChild(`
+    require('leakguard').on('snapshot', (s) => { console.log(s.reason + ' ' + s.path); process.exit(0) })
+    process.kill(process.pid, 'SIGHUP')
+    setInterval(() => {}, 1000)
+  `, { cwd: app, env: { NODE_OPTIONS: '-r leakguard/register', LEAKGUARD_SIGNAL: 'SIGHUP', LEAKGUARD_GZIP: 'true', LEAKGUARD_QUIET: 'true' } })
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stderr, '')
+  const [reason, file] = r.stdout.trim().split(' ')
+  assert.equal(reason, 'signal')
+  assert.ok(file.startsWith(app) && file.endsWith('.heapsnapshot.gz'), file)
+  readSnapshot(file)
+})

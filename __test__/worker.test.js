@@ -55,3 +55,44 @@ test('workers that exit or are terminated with a snapshot in flight never abort 
   assert.match(r.stdout, /survived/)
   assert.doesNotMatch(r.stderr, /Assertion|abort/i)
 })
+
+test('process-wide triggers belong to the main thread; a worker gets a clear error', () => {
+  const r = runChild(`
+    const { Worker } = require('node:worker_threads')
+    const w = new Worker(\`
+      const { parentPort } = require('node:worker_threads')
+      const lg = require(\${JSON.stringify(LG)})
+      const out = []
+      for (const options of [{ signal: 'SIGUSR2' }, { signal: false }, { nearHeapLimit: true }]) {
+        try { lg.configure(options); out.push('accepted') } catch (e) { out.push(e.code + ': ' + e.message) }
+      }
+      // Per-isolate triggers are fine in a worker.
+      lg.configure({ threshold: { heapUsedMb: 4096 } })
+      parentPort.postMessage(out)
+    \`, { eval: true })
+    w.on('message', (out) => { console.log(JSON.stringify(out)); w.terminate() })
+  `)
+  assert.equal(r.status, 0, r.stderr)
+  const out = JSON.parse(r.stdout)
+  assert.equal(out.length, 3)
+  assert.match(out[0], /^ERR_LEAKGUARD_CONFIG: leakguard: `signal` is process-wide and belongs to the main thread/)
+  assert.match(out[1], /`signal` is process-wide/)
+  assert.match(out[2], /`nearHeapLimit` is process-wide/)
+})
+
+test('a worker loading leakguard does not take over SIGUSR2 from the main thread', () => {
+  const dir = tmpDir('worker-signal')
+  const r = runChild(`
+    const { Worker } = require('node:worker_threads')
+    const lg = require(LG)
+    lg.configure({ dir: ${JSON.stringify(dir)}, quiet: true })
+    const w = new Worker('require(' + JSON.stringify(LG) + ')', { eval: true })
+    w.on('exit', () => {
+      lg.on('snapshot', (s) => { console.log('main ' + s.reason); process.exit(0) })
+      process.kill(process.pid, 'SIGUSR2')
+      setInterval(() => {}, 1000)
+    })
+  `)
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout, 'main signal\n')
+})

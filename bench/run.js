@@ -1,9 +1,10 @@
 'use strict'
-// `npm run bench [-- --mb 300 --rounds 3 --only capture|floor|shapes|guard]`.
+// `npm run bench [-- --mb 300 --rounds 3 --only capture|floor|shapes|guard|http]`.
 // capture: every variant in a fresh process, round-robin, on the same heap.
 // floor:   at 100 MB, leakguard against writeHeapSnapshot('/dev/null').
 // shapes:  extra memory a snapshot needs, per heap shape (sizes the guard).
 // guard:   what one headroom check costs.
+// http:    HTTP throughput with the heap threshold armed vs without leakguard.
 // Each section prints a markdown table and saves it under bench/out/.
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -99,8 +100,27 @@ function guard () {
   ].join('\n'))
 }
 
-setup({ log: () => {} })
-fs.mkdirSync(OUT, { recursive: true })
-for (const [name, section] of Object.entries({ guard, shapes, floor, capture })) {
-  if (!ONLY || ONLY === name) section()
+async function http () {
+  const { throughput } = require('./http')
+  const { rows, gcPerSecond, seconds } = await throughput({ rounds: Math.max(ROUNDS, 5), log: console.log })
+  save('http', [
+    `### HTTP throughput with the threshold armed: ${machine}`,
+    '',
+    `bench/server.js (each request builds and serializes 300 objects; about ${gcPerSecond} garbage collections per second under this load, each one calling the threshold hook when armed), autocannon, 50 connections, ${seconds} s per run, variants round-robin in one run; medians of the runs. "threshold" arms \`threshold: { heapUsedRatio: 1 }\`: checked after every collection, never reached.`,
+    '',
+    '| variant | runs | requests/s (median) | min–max | × none |',
+    '|---|---|---|---|---|',
+    ...rows,
+    ''
+  ].join('\n'))
 }
+
+async function main () {
+  setup({ log: () => {} })
+  fs.mkdirSync(OUT, { recursive: true })
+  for (const [name, section] of Object.entries({ guard, shapes, floor, capture, http })) {
+    if (!ONLY || ONLY === name) await section()
+  }
+}
+
+main()

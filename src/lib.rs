@@ -122,6 +122,17 @@ pub fn configure(env: Env, options: Unknown) -> Result<()> {
         .map_err(|e| e.into_napi(&env))
 }
 
+/// Applies the `LEAKGUARD_*` environment variables as `configure()` options
+/// (what `leakguard/register` does). Valid variables apply even when others
+/// are invalid; returns one message per invalid or unknown variable, naming it.
+#[napi]
+pub fn configure_from_env(env: Env) -> Vec<String> {
+    let vars: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    config::env::configure_from_env(&env, &vars)
+}
+
 /// Whether a snapshot is requested, draining, being taken or written in
 /// this isolate: for readiness probes (report not-ready while it is true).
 #[napi]

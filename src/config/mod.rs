@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use napi::bindgen_prelude::{Either, Null, Unknown};
 use napi::Env;
 
-// pub mod env;
+pub mod env;
 mod reader;
 use reader::Reader;
 
@@ -119,7 +119,7 @@ pub fn configure(env: &Env, options: ConfigureOptions) -> LgResult<()> {
     }
     let mut next = defaults();
     if let Some(dir) = options.dir {
-        next.dir = Some(absolute(&dir)?);
+        next.dir = Some(existing_dir(&dir)?);
     }
     if let Some(gzip) = options.gzip {
         next.gzip = gzip_level(gzip);
@@ -382,6 +382,42 @@ pub fn parse_snapshot(value: Option<Unknown>) -> LgResult<SnapshotOptions> {
         reason: r.reason("reason")?,
         object_ids: r.object_ids("objectIds")?,
     })
+}
+
+/// Value rules shared by JS options and `LEAKGUARD_*` variables.
+pub mod rules {
+    pub const GZIP: &str = "true, false, or an integer gzip level 1-9";
+    pub const COUNT: &str = "a whole number >= 1";
+    pub const RATIO: &str = "a fraction of the heap limit, 0 < ratio <= 1";
+
+    pub fn gzip_level(n: f64) -> Option<u32> {
+        (n.fract() == 0.0 && (1.0..=9.0).contains(&n)).then_some(n as u32)
+    }
+
+    pub fn count(n: f64) -> Option<u32> {
+        (n.fract() == 0.0 && (1.0..=1e9).contains(&n)).then_some(n as u32)
+    }
+
+    pub fn ratio(n: f64) -> Option<f64> {
+        (n > 0.0 && n <= 1.0).then_some(n)
+    }
+}
+
+/// The configured directory must exist now: a typo found at startup beats
+/// a failed snapshot during an incident.
+fn existing_dir(dir: &str) -> LgResult<PathBuf> {
+    let path = absolute(dir)?;
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => Ok(path),
+        Ok(_) => Err(LgError::config(format!(
+            "`dir` {} is not a directory",
+            path.display()
+        ))),
+        Err(e) => Err(LgError::config(format!(
+            "`dir` {} cannot be used: {e}; create it first",
+            path.display()
+        ))),
+    }
 }
 
 /// Resolves `path` against the process's current directory.

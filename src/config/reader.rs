@@ -6,12 +6,12 @@ use std::borrow::Cow;
 use napi::bindgen_prelude::{Either, JsObjectValue, Null, Object, Unknown};
 use napi::{JsValue, ValueType};
 
-use super::{HeadroomOptions, NearHeapLimitOptions, ObjectIds, RetainOptions, ThresholdOptions};
+use super::{
+    rules, HeadroomOptions, NearHeapLimitOptions, ObjectIds, RetainOptions, ThresholdOptions,
+};
 use crate::error::{LgError, LgResult};
 use crate::events::Listener;
 use crate::trigger::signal;
-
-const GZIP_ACCEPTS: &str = "true, false, or an integer gzip level 1-9";
 
 /// Reads the properties of a JS options object with precise errors.
 pub struct Reader<'env> {
@@ -253,9 +253,10 @@ impl<'env> Reader<'env> {
     /// A fraction in (0, 1].
     fn ratio(&self, key: &str) -> LgResult<Option<f64>> {
         match self.number(key, 0.0, false)? {
-            Some(r) if r > 1.0 => Err(LgError::config(format!(
-                "invalid option `{key}` for {}: got {r} (number); accepted: a fraction of the heap limit, 0 < ratio <= 1",
-                self.what
+            Some(r) if rules::ratio(r).is_none() => Err(LgError::config(format!(
+                "invalid option `{key}` for {}: got {r} (number); accepted: {}",
+                self.what,
+                rules::RATIO
             ))),
             r => Ok(r),
         }
@@ -270,8 +271,8 @@ impl<'env> Reader<'env> {
             .then(|| unsafe { v.cast() }.ok())
             .flatten();
         match n {
-            Some(n) if n.fract() == 0.0 && (1.0..=1e9).contains(&n) => Ok(Some(n as u32)),
-            _ => Err(self.invalid(key, &v, "a whole number >= 1")),
+            Some(n) if rules::count(n).is_some() => Ok(rules::count(n)),
+            _ => Err(self.invalid(key, &v, rules::COUNT)),
         }
     }
 
@@ -314,13 +315,12 @@ impl<'env> Reader<'env> {
             }
             ValueType::Number => {
                 let n: f64 = unsafe { v.cast() }.map_err(napi_failure)?;
-                if n.fract() == 0.0 && (1.0..=9.0).contains(&n) {
-                    Ok(Some(Either::B(n as u32)))
-                } else {
-                    Err(self.invalid(key, &v, GZIP_ACCEPTS))
+                match rules::gzip_level(n) {
+                    Some(level) => Ok(Some(Either::B(level))),
+                    None => Err(self.invalid(key, &v, rules::GZIP)),
                 }
             }
-            _ => Err(self.invalid(key, &v, GZIP_ACCEPTS)),
+            _ => Err(self.invalid(key, &v, rules::GZIP)),
         }
     }
 }

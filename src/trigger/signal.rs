@@ -95,7 +95,11 @@ pub fn listen(env: &Env, signum: Option<c_int>) -> Result<(), String> {
         }
         *target = Some(Target { isolate, hop });
     }
-    watcher()?.set(signum.unwrap_or(0))
+    match (signum, WATCHER.get()) {
+        (Some(signum), _) => watcher()?.set(signum),
+        (None, Some(started)) => started.as_ref().map_err(Clone::clone)?.set(0),
+        (None, None) => Ok(()), // never listened: no thread to start
+    }
 }
 
 /// At env teardown: no interrupt may target the isolate any more.
@@ -141,8 +145,9 @@ type Change = (c_int, SyncSender<Result<(), String>>);
 static WANTED: Mutex<Option<Change>> = Mutex::new(None);
 static SIGNAL_HANDLE: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
 
+static WATCHER: OnceLock<Result<Watcher, String>> = OnceLock::new();
+
 fn watcher() -> Result<&'static Watcher, String> {
-    static WATCHER: OnceLock<Result<Watcher, String>> = OnceLock::new();
     WATCHER
         .get_or_init(start_loop)
         .as_ref()
