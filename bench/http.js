@@ -43,12 +43,19 @@ async function throughput ({ rounds, log }) {
   const counted = start('none', { COUNT_GC: '1' })
   await load(await counted.port, SECONDS)
   const gcPerSecond = Math.round(Number((await counted.stop()).match(/gc (\d+)/)[1]) / SECONDS)
+  // An upper bound on what the hook does per collection: the same V8 calls
+  // (heap statistics and per-space statistics) from JS, plus JS objects.
+  const v8 = require('node:v8')
+  const N = 20000
+  const t = process.hrtime.bigint()
+  for (let i = 0; i < N; i++) { v8.getHeapStatistics(); v8.getHeapSpaceStatistics() }
+  const hookUs = Number(process.hrtime.bigint() - t) / 1e3 / N
   const base = median(results.none)
   const rows = VARIANTS.map((v) => {
     const xs = results[v]
     return `| ${v} | ${xs.length} | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)} | ${(median(xs) / base).toFixed(3)} |`
   })
-  return { rows, gcPerSecond, seconds: SECONDS }
+  return { rows, gcPerSecond, seconds: SECONDS, hookUs }
 }
 
 module.exports = { throughput }
