@@ -9,6 +9,17 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** Options of `analyze.summary` and `analyze.diff`. */
+export interface AnalyzeOptions {
+  /** How many constructors to list (default 10). */
+  top?: number
+  /**
+   * Draw a progress bar on stderr when the analysis takes over a second
+   * (default false; the CLI turns it on for terminals).
+   */
+  progress?: boolean
+}
+
 /**
  * Whether a snapshot is requested, draining, being taken or written in
  * this isolate: for readiness probes (report not-ready while it is true).
@@ -93,6 +104,15 @@ export interface ConfigureOptions {
   retain?: RetainOptions | false
 }
 
+export interface DiffResult {
+  /** Node counts of s1, s2, s3. */
+  nodes: Array<number>
+  /** Objects allocated between s1 and s2 that s3 still holds. */
+  leaked: number
+  /** By constructor, largest retained size first. */
+  groups: Array<LeakGroupResult>
+}
+
 /** Reports how snapshots are taken in this process (see `EngineInfo`). */
 export declare function engineInfo(): EngineInfo
 
@@ -111,6 +131,20 @@ export interface EngineInfo {
   fallbackReason?: string
   /** The NODE_MODULE_VERSIONs this build ships shims for. */
   builtAbis: Array<number>
+}
+
+/** One constructor's objects. */
+export interface GroupResult {
+  /** The constructor: a class name, or `(closure)`, `(string)`, ... */
+  name: string
+  count: number
+  /** Bytes of the objects themselves. */
+  selfSize: number
+  /**
+   * Bytes they keep alive (objects dominated by another of the same
+   * constructor are not counted twice).
+   */
+  retainedSize: number
 }
 
 /**
@@ -160,6 +194,18 @@ export interface HeadroomResult {
   boundBy: string
   /** Extra RSS the snapshot actually used at its peak (as sampled during capture). */
   extraPeak: number
+}
+
+export interface LeakGroupResult {
+  name: string
+  count: number
+  selfSize: number
+  retainedSize: number
+  /**
+   * How the group's largest object is held, from the GC roots, one step
+   * per element; `null` if only weak references reach it.
+   */
+  path?: Array<string>
 }
 
 export interface NearHeapLimitOptions {
@@ -259,6 +305,16 @@ export interface SnapshotResult {
   headroom?: HeadroomResult
 }
 
+export interface SummaryResult {
+  nodes: number
+  edges: number
+  /** Sum of all objects' self sizes. */
+  totalSize: number
+  byCount: Array<GroupResult>
+  bySelfSize: Array<GroupResult>
+  byRetainedSize: Array<GroupResult>
+}
+
 /**
  * When the heap threshold trips. At least one of `heapUsedMb` and
  * `heapUsedRatio`; with both, the lower one counts.
@@ -285,3 +341,18 @@ export interface ThresholdOptions {
  * callback, a failure is reported as a process warning, never thrown.
  */
 export declare function writeSnapshot(filename?: string | ((err: Error | null, filename?: string) => void), callback?: (err: Error | null, filename?: string) => void): boolean
+
+export declare namespace analyze {
+  /**
+   * The leak between three snapshots: objects whose ids are in `s2` but not
+   * `s1` and still exist in `s3`, grouped by constructor, with a retainer path
+   * for each group. Take s1, then s2 after some load, then s3 after more.
+   */
+  export function diff(s1: string, s2: string, s3: string, options?: AnalyzeOptions): Promise<DiffResult>
+  /**
+   * Totals and the top constructors (by count, self size, retained size) of a
+   * `.heapsnapshot` or `.heapsnapshot.gz`. Rejects with
+   * `ERR_LEAKGUARD_ANALYSIS` naming the byte offset of malformed input.
+   */
+  export function summary(file: string, options?: AnalyzeOptions): Promise<SummaryResult>
+}

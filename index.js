@@ -844,3 +844,4 @@ module.exports.off = nativeBinding.off
 module.exports.on = nativeBinding.on
 module.exports.snapshot = nativeBinding.snapshot
 module.exports.writeSnapshot = nativeBinding.writeSnapshot
+module.exports.analyze = nativeBinding.analyze

@@ -21,6 +21,8 @@ pub enum Code {
     Headroom,
     /// The app's `beforeSnapshot` hook threw or rejected.
     Hook,
+    /// A snapshot file given to `analyze` cannot be read or parsed.
+    Analysis,
 }
 
 impl Code {
@@ -31,6 +33,7 @@ impl Code {
             Code::Capture => "ERR_LEAKGUARD_CAPTURE",
             Code::Headroom => "ERR_LEAKGUARD_HEADROOM",
             Code::Hook => "ERR_LEAKGUARD_HOOK",
+            Code::Analysis => "ERR_LEAKGUARD_ANALYSIS",
         }
     }
 }
@@ -94,6 +97,10 @@ impl LgError {
 
     pub fn capture(message: impl Into<String>) -> Self {
         Self::new(Code::Capture, message)
+    }
+
+    pub fn analysis(message: impl Into<String>) -> Self {
+        Self::new(Code::Analysis, message)
     }
 
     pub fn hook(message: impl Into<String>) -> Self {

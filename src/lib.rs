@@ -8,6 +8,8 @@
 #[macro_use]
 extern crate napi_derive;
 
+mod analysis;
+pub mod analyze;
 mod capture;
 mod config;
 mod destination;
@@ -20,15 +22,14 @@ mod heapdump;
 mod js_thread;
 mod memory;
 mod process;
+mod promise;
 mod report;
 mod sink;
 mod trigger;
 mod writer;
 
-use std::ptr;
-
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
-use napi::{sys, Env, JsValue, Result};
+use napi::{Env, JsValue, Result};
 
 use capture::Snapshot;
 use config::SnapshotOptions;
@@ -163,10 +164,7 @@ pub fn busy() -> bool {
     ts_return_type = "Promise<SnapshotResult>"
 )]
 pub fn snapshot(env: Env, options: Option<Unknown<'_>>) -> Result<Unknown<'_>> {
-    let mut deferred = ptr::null_mut();
-    let mut promise = ptr::null_mut();
-    check(unsafe { sys::napi_create_promise(env.raw(), &mut deferred, &mut promise) })?;
-    let deferred = Deferred(deferred);
+    let (deferred, promise) = promise::create(&env)?;
     let settle = move |env: &Env, result: LgResult<Snapshot>| {
         let value = match &result {
             Ok(s) => unsafe { SnapshotResult::to_napi_value(env.raw(), s.clone().into()) },
@@ -181,7 +179,7 @@ pub fn snapshot(env: Env, options: Option<Unknown<'_>>) -> Result<Unknown<'_>> {
         Ok(request) => drain::request(&env, request, Box::new(settle)),
         Err(e) => settle(&env, Err(e)),
     }
-    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), promise) })
+    Ok(promise)
 }
 
 /// heapdump-compatible: writes a snapshot to `filename` (relative names go in
@@ -325,27 +323,4 @@ pub fn engine_info(env: Env) -> Result<EngineInfo> {
             built_abis,
         },
     })
-}
-
-/// A promise's resolver, moved to the writer thread and used back on the JS thread.
-struct Deferred(sys::napi_deferred);
-// SAFETY: only used by napi on the JS thread, via `JsThread`.
-unsafe impl Send for Deferred {}
-
-impl Deferred {
-    fn settle(self, env: &Env, value: sys::napi_value, resolve: bool) {
-        let settle = if resolve {
-            sys::napi_resolve_deferred
-        } else {
-            sys::napi_reject_deferred
-        };
-        unsafe { settle(env.raw(), self.0, value) };
-    }
-}
-
-fn check(status: sys::napi_status) -> Result<()> {
-    match status {
-        sys::Status::napi_ok => Ok(()),
-        s => Err(napi::Error::from_status(napi::Status::from(s))),
-    }
 }

@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+'use strict'
+// `leakguard summary <file>` and `leakguard diff <s1> <s2> <s3>`: heap
+// snapshot analysis (raw or .gz), done in Rust off the JS thread.
+// Exit codes: 0 done, 1 a file could not be analysed, 2 bad usage.
+const { analyze } = require('..')
+
+const USAGE = `usage:
+  leakguard summary <file> [--top N] [--json]
+      totals, and the top constructors by count, self size and retained size
+  leakguard diff <s1> <s2> <s3> [--top N] [--json]
+      what s2 allocated that s1 did not have and s3 still holds, by constructor,
+      with how the largest object of each group is retained
+files: .heapsnapshot or .heapsnapshot.gz`
+
+function parseArgs (argv) {
+  const args = { files: [], top: 10, json: false }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--json') args.json = true
+    else if (a === '--top') {
+      args.top = Number(argv[++i])
+      if (!Number.isInteger(args.top) || args.top < 1) throw new Error('--top needs a whole number >= 1')
+    } else if (a === '-h' || a === '--help') args.help = true
+    else if (a.startsWith('-')) throw new Error(`unknown option ${a}`)
+    else if (!args.command) args.command = a
+    else args.files.push(a)
+  }
+  const need = { summary: 1, diff: 3 }[args.command]
+  if (!args.help && need === undefined) throw new Error(args.command ? `unknown command ${args.command}` : 'no command')
+  if (!args.help && args.files.length !== need) throw new Error(`${args.command} takes ${need} file${need > 1 ? 's' : ''}, got ${args.files.length}`)
+  return args
+}
+
+const mb = (b) => `${(b / 1048576).toFixed(1)} MB`
+
+function table (title, groups) {
+  const rows = groups.map((g) => [g.name.slice(0, 48), String(g.count), mb(g.selfSize), mb(g.retainedSize)])
+  const head = ['constructor', 'count', 'self', 'retained']
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+  const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ')
+  return [title, line(head), ...rows.map(line)].join('\n')
+}
+
+function printSummary (s) {
+  console.log(`${s.nodes} objects, ${s.edges} references, ${mb(s.totalSize)} in total\n`)
+  console.log(table('top by retained size', s.byRetainedSize) + '\n')
+  console.log(table('top by self size', s.bySelfSize) + '\n')
+  console.log(table('top by count', s.byCount))
+}
+
+function printDiff (d) {
+  console.log(`objects: s1 ${d.nodes[0]}, s2 ${d.nodes[1]}, s3 ${d.nodes[2]}; allocated between s1 and s2 and still alive in s3: ${d.leaked}\n`)
+  if (d.groups.length === 0) return console.log('nothing leaked between s1 and s2')
+  console.log(table('leaked, by constructor', d.groups))
+  for (const g of d.groups) {
+    console.log(`\n${g.name}: ${g.count} objects, ${mb(g.retainedSize)} retained`)
+    console.log(`  ${g.path ? g.path.join(' → ') : '(held only by weak references)'}`)
+  }
+}
+
+async function main () {
+  let args
+  try {
+    args = parseArgs(process.argv.slice(2))
+  } catch (e) {
+    process.stderr.write(`leakguard: ${e.message}\n${USAGE}\n`)
+    return 2
+  }
+  if (args.help) { console.log(USAGE); return 0 }
+  const options = { top: args.top, progress: !args.json && Boolean(process.stderr.isTTY) }
+  try {
+    const result = args.command === 'summary'
+      ? await analyze.summary(args.files[0], options)
+      : await analyze.diff(...args.files, options)
+    if (args.json) console.log(JSON.stringify(result, null, 2))
+    else if (args.command === 'summary') printSummary(result)
+    else printDiff(result)
+    return 0
+  } catch (e) {
+    process.stderr.write(`${e.message}\n`)
+    return 1
+  }
+}
+
+main().then((code) => { process.exitCode = code })

@@ -1,0 +1,416 @@
+//! A streaming JSON lexer for heap snapshots: just what the format needs
+//! (objects, arrays of unsigned integers, strings, small values), reading
+//! straight from the buffer, counting bytes so every error names its offset.
+//! Never recursive on input: a hostile file cannot overflow the stack.
+
+use std::io::BufRead;
+
+use super::AnalysisError;
+
+pub struct Lexer<R: BufRead> {
+    r: R,
+    /// Bytes of JSON consumed so far.
+    offset: u64,
+}
+
+/// A small JSON value (the `snapshot.meta` header).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(f64),
+    Str(String),
+    Array(Vec<Value>),
+    Object(Vec<(String, Value)>),
+}
+
+impl Value {
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+/// Header values nest a few levels; anything deeper is not a heap snapshot.
+const MAX_DEPTH: usize = 32;
+
+impl<R: BufRead> Lexer<R> {
+    pub fn new(r: R) -> Self {
+        Lexer { r, offset: 0 }
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    pub fn error(&self, expected: &str) -> AnalysisError {
+        AnalysisError::at(self.offset, expected)
+    }
+
+    /// `expected` was not found next: at the end of the input, say so.
+    fn unexpected(&mut self, expected: &str) -> AnalysisError {
+        match self.peek_token() {
+            Ok(None) => self.error(&format!("{expected}, but the file ends here (truncated?)")),
+            _ => self.error(expected),
+        }
+    }
+
+    fn peek(&mut self) -> Result<Option<u8>, AnalysisError> {
+        let buf = self
+            .r
+            .fill_buf()
+            .map_err(|e| AnalysisError::io(self.offset, &e))?;
+        Ok(buf.first().copied())
+    }
+
+    fn bump(&mut self) {
+        self.r.consume(1);
+        self.offset += 1;
+    }
+
+    /// The next non-space byte, not consumed; `None` at the end of input.
+    pub fn peek_token(&mut self) -> Result<Option<u8>, AnalysisError> {
+        loop {
+            match self.peek()? {
+                Some(b' ' | b'\n' | b'\r' | b'\t') => self.bump(),
+                other => return Ok(other),
+            }
+        }
+    }
+
+    pub fn expect(&mut self, byte: u8, expected: &str) -> Result<(), AnalysisError> {
+        match self.peek_token()? {
+            Some(b) if b == byte => {
+                self.bump();
+                Ok(())
+            }
+            _ => Err(self.unexpected(expected)),
+        }
+    }
+
+    /// After a value in an array or object: `true` if a `,` followed (more
+    /// to come), `false` at the closing `close`.
+    pub fn more(&mut self, close: u8) -> Result<bool, AnalysisError> {
+        match self.peek_token()? {
+            Some(b',') => {
+                self.bump();
+                Ok(true)
+            }
+            Some(b) if b == close => {
+                self.bump();
+                Ok(false)
+            }
+            _ => Err(self.unexpected(&format!("',' or '{}'", close as char))),
+        }
+    }
+
+    /// Opens an array or object: `false` if it is empty (and consumed whole).
+    pub fn open(&mut self, open: u8, close: u8, what: &str) -> Result<bool, AnalysisError> {
+        self.expect(open, what)?;
+        if self.peek_token()? == Some(close) {
+            self.bump();
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// An object key and its `:`.
+    pub fn key(&mut self) -> Result<String, AnalysisError> {
+        let mut key = Vec::new();
+        self.string(&mut key)?;
+        self.expect(b':', "':' after an object key")?;
+        String::from_utf8(key).map_err(|_| self.error("a UTF-8 object key"))
+    }
+
+    /// A JSON string, decoded (escapes, surrogate pairs) and appended to `out`.
+    pub fn string(&mut self, out: &mut Vec<u8>) -> Result<(), AnalysisError> {
+        self.expect(b'"', "a string")?;
+        loop {
+            let buf = self
+                .r
+                .fill_buf()
+                .map_err(|e| AnalysisError::io(self.offset, &e))?;
+            if buf.is_empty() {
+                return Err(self.error("the end of a string (the file is truncated)"));
+            }
+            // Copy the plain run in one go.
+            let run = buf
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')
+                .unwrap_or(buf.len());
+            out.extend_from_slice(&buf[..run]);
+            let stop = buf.get(run).copied();
+            self.r.consume(run);
+            self.offset += run as u64;
+            match stop {
+                Some(b'"') => {
+                    self.bump();
+                    return Ok(());
+                }
+                Some(_) => {
+                    self.bump();
+                    self.escape(out)?;
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn escape(&mut self, out: &mut Vec<u8>) -> Result<(), AnalysisError> {
+        let c = self
+            .peek()?
+            .ok_or_else(|| self.error("an escape sequence"))?;
+        self.bump();
+        let simple = match c {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 8,
+            b'f' => 12,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let mut code = self.hex4()?;
+                if (0xD800..0xDC00).contains(&code) && self.peek()? == Some(b'\\') {
+                    self.bump();
+                    if self.peek()? != Some(b'u') {
+                        return Err(self.error("'u' of a low surrogate"));
+                    }
+                    self.bump();
+                    let low = self.hex4()?;
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF);
+                }
+                // V8 writes lone surrogates for broken strings: keep them readable.
+                let ch = char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER);
+                let mut utf8 = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut utf8).as_bytes());
+                return Ok(());
+            }
+            _ => return Err(self.error("a valid escape sequence")),
+        };
+        out.push(simple);
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u32, AnalysisError> {
+        let mut code = 0;
+        for _ in 0..4 {
+            let d = self
+                .peek()?
+                .and_then(|b| (b as char).to_digit(16))
+                .ok_or_else(|| self.error("4 hex digits after \\u"))?;
+            self.bump();
+            code = code * 16 + d;
+        }
+        Ok(code)
+    }
+
+    /// An array of unsigned integers, each passed to `f` (the hot path: it
+    /// works on the buffer directly).
+    pub fn uints(&mut self, mut f: impl FnMut(u64)) -> Result<u64, AnalysisError> {
+        let mut count = 0u64;
+        if !self.open(b'[', b']', "'[' opening an array of integers")? {
+            return Ok(0);
+        }
+        loop {
+            self.peek_token()?;
+            let mut n: u64 = 0;
+            let mut digits = 0usize;
+            loop {
+                let buf = self
+                    .r
+                    .fill_buf()
+                    .map_err(|e| AnalysisError::io(self.offset, &e))?;
+                let run = buf.iter().take_while(|b| b.is_ascii_digit()).count();
+                for &b in &buf[..run] {
+                    n = n
+                        .checked_mul(10)
+                        .and_then(|n| n.checked_add((b - b'0') as u64))
+                        .ok_or_else(|| AnalysisError::at(self.offset, "an integer below 2^64"))?;
+                }
+                digits += run;
+                let at_end = run == buf.len() && !buf.is_empty();
+                self.r.consume(run);
+                self.offset += run as u64;
+                if !at_end {
+                    break;
+                }
+            }
+            if digits == 0 {
+                return Err(self.unexpected("an unsigned integer"));
+            }
+            f(n);
+            count += 1;
+            if !self.more(b']')? {
+                return Ok(count);
+            }
+        }
+    }
+
+    /// Any JSON value, discarded, with constant memory.
+    pub fn skip(&mut self) -> Result<(), AnalysisError> {
+        let mut depth = 0usize;
+        let mut scratch = Vec::new();
+        loop {
+            match self.peek_token()? {
+                Some(b'[' | b'{') => {
+                    self.bump();
+                    depth += 1;
+                    continue;
+                }
+                Some(b']' | b'}') if depth > 0 => {
+                    self.bump();
+                    depth -= 1;
+                }
+                Some(b'"') => {
+                    scratch.clear();
+                    self.string(&mut scratch)?;
+                }
+                Some(b',' | b':') if depth > 0 => self.bump(),
+                Some(b'-' | b'0'..=b'9' | b't' | b'f' | b'n' | b'.' | b'e' | b'E' | b'+') => {
+                    self.bump()
+                }
+                None => return Err(self.error("more JSON (the file is truncated)")),
+                Some(_) => return Err(self.error("a JSON value")),
+            }
+            if depth == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A small JSON value (the header), depth-limited.
+    pub fn value(&mut self) -> Result<Value, AnalysisError> {
+        self.value_at(0)
+    }
+
+    fn value_at(&mut self, depth: usize) -> Result<Value, AnalysisError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error("a shallower header (nesting too deep)"));
+        }
+        match self.peek_token()? {
+            Some(b'{') => {
+                let mut fields = Vec::new();
+                if self.open(b'{', b'}', "'{'")? {
+                    loop {
+                        let key = self.key()?;
+                        fields.push((key, self.value_at(depth + 1)?));
+                        if !self.more(b'}')? {
+                            break;
+                        }
+                    }
+                }
+                Ok(Value::Object(fields))
+            }
+            Some(b'[') => {
+                let mut items = Vec::new();
+                if self.open(b'[', b']', "'['")? {
+                    loop {
+                        items.push(self.value_at(depth + 1)?);
+                        if !self.more(b']')? {
+                            break;
+                        }
+                    }
+                }
+                Ok(Value::Array(items))
+            }
+            Some(b'"') => {
+                let mut s = Vec::new();
+                self.string(&mut s)?;
+                String::from_utf8(s)
+                    .map(Value::Str)
+                    .map_err(|_| self.error("a UTF-8 string"))
+            }
+            Some(b't' | b'f' | b'n') => {
+                let mut word = Vec::new();
+                while let Some(b @ b'a'..=b'z') = self.peek()? {
+                    word.push(b);
+                    self.bump();
+                }
+                match word.as_slice() {
+                    b"true" => Ok(Value::Bool(true)),
+                    b"false" => Ok(Value::Bool(false)),
+                    b"null" => Ok(Value::Null),
+                    _ => Err(self.error("true, false or null")),
+                }
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let mut text = Vec::new();
+                while let Some(b @ (b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) =
+                    self.peek()?
+                {
+                    text.push(b);
+                    self.bump();
+                }
+                std::str::from_utf8(&text)
+                    .ok()
+                    .and_then(|t| t.parse().ok())
+                    .map(Value::Number)
+                    .ok_or_else(|| self.error("a number"))
+            }
+            None => Err(self.error("a value (the file is truncated)")),
+            Some(_) => Err(self.error("a JSON value")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lex(s: &str) -> Lexer<&[u8]> {
+        Lexer::new(s.as_bytes())
+    }
+
+    #[test]
+    fn reads_integer_arrays_across_buffer_boundaries() {
+        let text = "[1,22, 333 ,\n4444]";
+        let reader = std::io::BufReader::with_capacity(2, text.as_bytes());
+        let mut l = Lexer::new(reader);
+        let mut got = Vec::new();
+        assert_eq!(l.uints(|n| got.push(n)).unwrap(), 4);
+        assert_eq!(got, [1, 22, 333, 4444]);
+    }
+
+    #[test]
+    fn decodes_escapes_and_surrogate_pairs() {
+        let mut out = Vec::new();
+        lex(r#""a\"b\\c\n\u00e9\ud83d\ude00""#)
+            .string(&mut out)
+            .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a\"b\\c\né😀");
+    }
+
+    #[test]
+    fn errors_name_the_offset_and_what_was_expected() {
+        let e = lex("[1,2,x]").uints(|_| {}).unwrap_err();
+        assert_eq!(
+            (e.offset, e.expected.as_str()),
+            (Some(5), "an unsigned integer")
+        );
+        let e = lex("[1,2").uints(|_| {}).unwrap_err();
+        assert_eq!(e.offset, Some(4));
+        let e = lex(r#""abc"#).string(&mut Vec::new()).unwrap_err();
+        assert!(e.expected.contains("truncated"));
+    }
+
+    #[test]
+    fn skips_nested_values_and_parses_headers() {
+        let mut l = lex(r#"[{"a":[1,{"b":"]"}]}, 2] {"k":[true,null,-1.5]}"#);
+        l.skip().unwrap();
+        let v = l.value().unwrap();
+        assert_eq!(
+            v.get("k"),
+            Some(&Value::Array(vec![
+                Value::Bool(true),
+                Value::Null,
+                Value::Number(-1.5)
+            ]))
+        );
+        let deep = "[".repeat(100);
+        assert!(lex(&deep).value().is_err());
+    }
+}

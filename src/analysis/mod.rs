@@ -1,0 +1,157 @@
+//! Offline heap-snapshot analysis: `summary` of one snapshot and `diff` of
+//! three (s1 before, s2 after load, s3 after more load: what s2 allocated
+//! that s1 did not have and s3 still holds). Reads files only; knows nothing
+//! of capture.
+
+mod dominators;
+mod groups;
+mod json;
+mod paths;
+mod progress;
+mod snapshot;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use groups::Group;
+pub use progress::Progress;
+
+/// Totals and the top constructors of one snapshot.
+pub struct Summary {
+    pub nodes: u64,
+    pub edges: u64,
+    /// Sum of every node's self size.
+    pub total_size: u64,
+    pub by_count: Vec<Group>,
+    pub by_self_size: Vec<Group>,
+    pub by_retained_size: Vec<Group>,
+}
+
+/// Objects allocated between s1 and s2 and still alive in s3, by constructor.
+pub struct Diff {
+    pub nodes: [u64; 3],
+    /// Leaked objects (user objects only) in s3.
+    pub leaked: u64,
+    pub groups: Vec<LeakGroup>,
+}
+
+pub struct LeakGroup {
+    pub group: Group,
+    /// How the group's largest object is held, from the GC roots.
+    pub path: Option<Vec<String>>,
+}
+
+pub fn summary(file: &Path, top: usize, progress: &Progress) -> Result<Summary, AnalysisError> {
+    progress.phase("reading");
+    let s = snapshot::read(file, progress).map_err(|e| e.in_file(file))?;
+    progress.phase("dominators");
+    let d = dominators::compute(&s);
+    let all = groups::group(&s, &d, |_| true);
+    let top_by = |key: fn(&Group) -> u64| {
+        let mut g = all.clone();
+        g.sort_by(|a, b| key(b).cmp(&key(a)).then(a.name.cmp(&b.name)));
+        g.truncate(top);
+        g
+    };
+    let summary = Summary {
+        nodes: s.node_count() as u64,
+        edges: s.edge_count() as u64,
+        total_size: s.self_size.iter().sum(),
+        by_count: top_by(|g| g.count),
+        by_self_size: top_by(|g| g.self_size),
+        by_retained_size: top_by(|g| g.retained_size),
+    };
+    progress.done();
+    Ok(summary)
+}
+
+pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, AnalysisError> {
+    progress.phase("reading s1");
+    let ids1 = snapshot::read_ids(files[0], progress).map_err(|e| e.in_file(files[0]))?;
+    progress.phase("reading s2");
+    let ids2 = snapshot::read_ids(files[1], progress).map_err(|e| e.in_file(files[1]))?;
+    progress.phase("reading s3");
+    let s3 = snapshot::read(files[2], progress).map_err(|e| e.in_file(files[2]))?;
+    progress.phase("dominators");
+    let d = dominators::compute(&s3);
+    let leaked = |n: usize| {
+        let id = s3.node_id[n];
+        ids2.contains(id) && !ids1.contains(id)
+    };
+    let mut all = groups::group(&s3, &d, leaked);
+    all.truncate(top);
+    progress.phase("retainer paths");
+    let retainers = paths::Retainers::new(&s3);
+    let groups = all
+        .into_iter()
+        .map(|group| LeakGroup {
+            path: retainers.path(&s3, group.largest),
+            group,
+        })
+        .collect();
+    let diff = Diff {
+        nodes: [
+            ids1.0.len() as u64,
+            ids2.0.len() as u64,
+            s3.node_count() as u64,
+        ],
+        leaked: (0..s3.node_count())
+            .filter(|&n| leaked(n) && groups::is_user_object(&s3, n))
+            .count() as u64,
+        groups,
+    };
+    progress.done();
+    Ok(diff)
+}
+
+/// A file that cannot be analysed: where, and what was expected there.
+#[derive(Debug, Clone)]
+pub struct AnalysisError {
+    pub file: Option<PathBuf>,
+    /// Byte offset in the (decompressed) JSON, for format errors.
+    pub offset: Option<u64>,
+    pub expected: String,
+}
+
+impl AnalysisError {
+    pub fn at(offset: u64, expected: &str) -> Self {
+        AnalysisError {
+            file: None,
+            offset: Some(offset),
+            expected: expected.to_string(),
+        }
+    }
+
+    pub fn io(offset: u64, e: &std::io::Error) -> Self {
+        AnalysisError {
+            file: None,
+            offset: Some(offset),
+            expected: format!("readable data ({e})"),
+        }
+    }
+
+    pub fn file(path: &Path, e: &std::io::Error) -> Self {
+        AnalysisError {
+            file: Some(path.to_path_buf()),
+            offset: None,
+            expected: format!("a readable file ({e})"),
+        }
+    }
+
+    fn in_file(mut self, path: &Path) -> Self {
+        self.file.get_or_insert_with(|| path.to_path_buf());
+        self
+    }
+}
+
+impl fmt::Display for AnalysisError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.as_deref().map(Path::display);
+        match (file, self.offset) {
+            (Some(file), Some(at)) => write!(f, "{file}: at byte {at}: expected {}", self.expected),
+            (Some(file), None) => write!(f, "{file}: expected {}", self.expected),
+            (None, Some(at)) => write!(f, "at byte {at}: expected {}", self.expected),
+            (None, None) => write!(f, "expected {}", self.expected),
+        }
+    }
+}
