@@ -1,5 +1,5 @@
 'use strict'
-// `npm run bench [-- --mb 300 --rounds 3 --only capture|floor|shapes|guard|http]`.
+// `npm run bench [-- --mb 300 --rounds 3 --only capture|floor|shapes|guard|http|analysis]`.
 // capture: every variant in a fresh process, round-robin, on the same heap.
 // floor:   at 100 MB, leakguard against writeHeapSnapshot('/dev/null').
 // shapes:  extra memory a snapshot needs, per heap shape (sizes the guard).
@@ -117,10 +117,31 @@ async function http () {
   ].join('\n'))
 }
 
+function analysis () {
+  const { compare } = require('./analysis')
+  const sizes = arg('sizes', '100,1000').split(',').map(Number)
+  const MiB = (b) => (b / 2 ** 20).toFixed(0)
+  const rows = sizes.map((mb) => {
+    const r = compare({ mb, rounds: mb >= 500 ? 1 : Math.max(ROUNDS, 3), out: OUT, log: console.log })
+    const largest = Math.max(...r.sizes)
+    return `| ${r.sizes.map(MiB).join(' / ')} MiB | ${r.rounds} | ${r.lgSeconds.toFixed(1)} s | ${r.mlSeconds.toFixed(1)} s | ${(r.mlSeconds / r.lgSeconds).toFixed(1)}× | ${MiB(r.lgPeak)} MiB (${(r.lgPeak / largest).toFixed(2)}× s3) | ${MiB(r.mlPeak)} MiB |`
+  })
+  save('analysis', [
+    `### Analysis: leakguard diff vs memlab find-leaks: ${machine}`,
+    '',
+    'Three raw snapshots of bench/leaky.js (a request log growing per request) written by leakguard; `bin/leakguard.js diff s1 s2 s3 --json` against `memlab find-leaks --baseline s1 --target s2 --final s3` (memlab 2.0.5), each a fresh process, alternating; wall time and peak RSS (VmHWM) per process, medians of the rounds.',
+    '',
+    '| s1 / s2 / s3 | rounds | leakguard | memlab | speed-up | leakguard peak RSS | memlab peak RSS |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    ''
+  ].join('\n'))
+}
+
 async function main () {
   setup({ log: () => {} })
   fs.mkdirSync(OUT, { recursive: true })
-  for (const [name, section] of Object.entries({ guard, shapes, floor, capture, http })) {
+  for (const [name, section] of Object.entries({ guard, shapes, floor, capture, http, analysis })) {
     if (!ONLY || ONLY === name) await section()
   }
 }

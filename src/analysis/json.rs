@@ -208,45 +208,67 @@ impl<R: BufRead> Lexer<R> {
         Ok(code)
     }
 
-    /// An array of unsigned integers, each passed to `f` (the hot path: it
-    /// works on the buffer directly).
+    /// An array of unsigned integers, each passed to `f`. The hot path: a
+    /// state machine over whole buffers, a number may span two of them.
     pub fn uints(&mut self, mut f: impl FnMut(u64)) -> Result<u64, AnalysisError> {
-        let mut count = 0u64;
+        #[derive(PartialEq)]
+        enum At {
+            Value,
+            Digits,
+            AfterValue,
+        }
         if !self.open(b'[', b']', "'[' opening an array of integers")? {
             return Ok(0);
         }
+        let mut count = 0u64;
+        let (mut n, mut digits, mut at) = (0u64, 0u32, At::Value);
         loop {
-            self.peek_token()?;
-            let mut n: u64 = 0;
-            let mut digits = 0usize;
-            loop {
-                let buf = self
-                    .r
-                    .fill_buf()
-                    .map_err(|e| AnalysisError::io(self.offset, &e))?;
-                let run = buf.iter().take_while(|b| b.is_ascii_digit()).count();
-                for &b in &buf[..run] {
-                    n = n
-                        .checked_mul(10)
-                        .and_then(|n| n.checked_add((b - b'0') as u64))
-                        .ok_or_else(|| AnalysisError::at(self.offset, "an integer below 2^64"))?;
+            let buf = self
+                .r
+                .fill_buf()
+                .map_err(|e| AnalysisError::io(self.offset, &e))?;
+            if buf.is_empty() {
+                return Err(self.error("',' or ']', but the file ends here (truncated?)"));
+            }
+            for (i, &b) in buf.iter().enumerate() {
+                let fail = |expected: &str| AnalysisError::at(self.offset + i as u64, expected);
+                match b {
+                    b'0'..=b'9' => {
+                        if at == At::AfterValue {
+                            return Err(fail("',' or ']'"));
+                        }
+                        digits += 1;
+                        if digits > 19 {
+                            return Err(fail("an integer below 10^19"));
+                        }
+                        n = n * 10 + (b - b'0') as u64;
+                        at = At::Digits;
+                    }
+                    b',' | b']' => {
+                        if at == At::Value {
+                            return Err(fail("an unsigned integer"));
+                        }
+                        f(n);
+                        count += 1;
+                        (n, digits, at) = (0, 0, At::Value);
+                        if b == b']' {
+                            self.r.consume(i + 1);
+                            self.offset += i as u64 + 1;
+                            return Ok(count);
+                        }
+                    }
+                    b' ' | b'\n' | b'\r' | b'\t' => {
+                        if at == At::Digits {
+                            at = At::AfterValue;
+                        }
+                    }
+                    _ if at == At::Value => return Err(fail("an unsigned integer")),
+                    _ => return Err(fail("',' or ']'")),
                 }
-                digits += run;
-                let at_end = run == buf.len() && !buf.is_empty();
-                self.r.consume(run);
-                self.offset += run as u64;
-                if !at_end {
-                    break;
-                }
             }
-            if digits == 0 {
-                return Err(self.unexpected("an unsigned integer"));
-            }
-            f(n);
-            count += 1;
-            if !self.more(b']')? {
-                return Ok(count);
-            }
+            let len = buf.len();
+            self.r.consume(len);
+            self.offset += len as u64;
         }
     }
 
@@ -255,6 +277,9 @@ impl<R: BufRead> Lexer<R> {
         let mut depth = 0usize;
         let mut scratch = Vec::new();
         loop {
+            if depth > 0 {
+                self.skip_plain()?;
+            }
             match self.peek_token()? {
                 Some(b'[' | b'{') => {
                     self.bump();
@@ -277,6 +302,30 @@ impl<R: BufRead> Lexer<R> {
                 Some(_) => return Err(self.error("a JSON value")),
             }
             if depth == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Consumes a run of bytes that cannot open or close anything (digits,
+    /// separators, number syntax, literals' letters) straight from the
+    /// buffer: skipped sections are mostly long integer arrays.
+    fn skip_plain(&mut self) -> Result<(), AnalysisError> {
+        loop {
+            let buf = self
+                .r
+                .fill_buf()
+                .map_err(|e| AnalysisError::io(self.offset, &e))?;
+            let run = buf
+                .iter()
+                .take_while(|&&b| {
+                    matches!(b, b'0'..=b'9' | b',' | b':' | b' ' | b'\n' | b'\r' | b'\t' | b'-' | b'+' | b'.' | b'e' | b'E' | b'a'..=b'd' | b'f'..=b'z' | b'A'..=b'D' | b'F'..=b'Z')
+                })
+                .count();
+            let whole = run == buf.len() && run > 0;
+            self.r.consume(run);
+            self.offset += run as u64;
+            if !whole {
                 return Ok(());
             }
         }

@@ -66,12 +66,19 @@ pub fn summary(file: &Path, top: usize, progress: &Progress) -> Result<Summary, 
 }
 
 pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, AnalysisError> {
-    progress.phase("reading s1");
-    let ids1 = snapshot::read_ids(files[0], progress).map_err(|e| e.in_file(files[0]))?;
-    progress.phase("reading s2");
-    let ids2 = snapshot::read_ids(files[1], progress).map_err(|e| e.in_file(files[1]))?;
-    progress.phase("reading s3");
-    let s3 = snapshot::read(files[2], progress).map_err(|e| e.in_file(files[2]))?;
+    // s1 and s2 (ids only) are read on a second thread while s3 is parsed.
+    progress.phase("reading s1, s2, s3");
+    let quiet = Progress::new(false);
+    let (ids, s3) = std::thread::scope(|scope| {
+        let ids = scope.spawn(|| {
+            let read = |f: &Path| snapshot::read_ids(f, &quiet).map_err(|e| e.in_file(f));
+            Ok::<_, AnalysisError>((read(files[0])?, read(files[1])?))
+        });
+        let s3 = snapshot::read(files[2], progress).map_err(|e| e.in_file(files[2]));
+        (ids.join().expect("the id reader does not panic"), s3)
+    });
+    let (ids1, ids2) = ids?;
+    let s3 = s3?;
     progress.phase("dominators");
     let d = dominators::compute(&s3);
     let leaked = |n: usize| {
