@@ -202,8 +202,9 @@ export interface LeakGroupResult {
   selfSize: number
   retainedSize: number
   /**
-   * How the group's largest object is held, from the GC roots, one step
-   * per element; `null` if only weak references reach it.
+   * How a typical member is held, from the roots, one step per element
+   * (the retainer holding most of the group, then its largest member);
+   * `null` if only weak references reach the group.
    */
   path?: Array<string>
 }

@@ -1,7 +1,8 @@
 'use strict'
 // A small HTTP service that leaks the classic ways: every request is kept
 // in a log array, and a memoisation cache is never evicted. It loads itself
-// for a few seconds, then leakguard writes a gzip snapshot of the heap.
+// for a few seconds between three snapshots, then leakguard's diff names
+// the leak and how it is held.
 const http = require('node:http')
 const path = require('node:path')
 const leakguard = require('..')
@@ -32,9 +33,9 @@ const server = http.createServer((req, res) => {
   res.end(render(id))
 })
 
-async function load (port) {
+async function load (port, seconds) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 })
-  const until = Date.now() + LOAD_SECONDS * 1000
+  const until = Date.now() + seconds * 1000
   let sent = 0
   const worker = async () => {
     while (Date.now() < until) {
@@ -43,22 +44,30 @@ async function load (port) {
       })
     }
   }
+  const before = sent
   await Promise.all(Array.from({ length: 8 }, worker))
   agent.destroy()
-  return sent
+  return sent - before
 }
 
 server.listen(0, '127.0.0.1', async () => {
   const { port } = server.address()
-  console.log(`leaky server on http://127.0.0.1:${port}; loading it for ${LOAD_SECONDS} s ...`)
-  const sent = await load(port)
-  const mb = (n) => (n / 1048576).toFixed(1)
-  console.log(`served ${sent} requests: requestLog holds ${requestLog.length} records, renderCache ${renderCache.size} entries`)
   require('node:fs').mkdirSync(OUT_DIR, { recursive: true })
-  const r = await leakguard.snapshot({ dir: OUT_DIR, gzip: true, reason: 'demo' })
+  const mb = (n) => (n / 1048576).toFixed(1)
+  const snap = (name, gzip = false) => leakguard.snapshot({ dir: OUT_DIR, filename: `${name}.heapsnapshot`, gzip, reason: 'demo' })
+  // Three snapshots: before load, after some, after more. What the second
+  // has that the first lacks, and the third still holds, is the leak.
+  const s1 = await snap('s1')
+  console.log(`leaky server on http://127.0.0.1:${port}; loading it for 2 x ${LOAD_SECONDS / 2} s ...`)
+  await load(port, LOAD_SECONDS / 2)
+  const s2 = await snap('s2')
+  const sent = await load(port, LOAD_SECONDS / 2)
+  console.log(`served requests: requestLog holds ${requestLog.length} records, renderCache ${renderCache.size} entries (${sent} in the second half)`)
+  const r = await snap('s3', true)
   console.log([
     '',
-    `heap snapshot written: ${r.path}`,
+    `heap snapshots written: ${s1.path}, ${s2.path} and`,
+    `  ${r.path}`,
     `  size:          ${mb(r.bytes)} MB gzip-${r.gzipLevel} (${mb(r.rawBytes)} MB of snapshot JSON)`,
     `  heap used:     ${mb(r.heapUsed)} MB`,
     `  app blocked:   ${r.blockMs.toFixed(0)} ms (event loop); file complete after ${r.totalMs.toFixed(0)} ms`,
@@ -66,9 +75,15 @@ server.listen(0, '127.0.0.1', async () => {
     r.headroom
       ? `  memory guard:  estimated ${mb(r.headroom.need)} MB needed of ${mb(r.headroom.available)} MB available (${r.headroom.boundBy}); used ${mb(r.headroom.extraPeak)} MB at peak`
       : '  memory guard:  off',
-    '',
-    'Open it: gunzip -k the file, then Chrome DevTools > Memory > Load profile;',
-    'look for RequestRecord and the renderCache Map.'
+    ''
   ].join('\n'))
+  const d = await leakguard.analyze.diff(s1.path, s2.path, r.path, { top: 3 })
+  console.log(`leakguard diff: ${d.leaked} objects allocated between s1 and s2 are still alive in s3. Largest groups:`)
+  for (const g of d.groups) {
+    console.log(`  ${g.name}: ${g.count} objects, ${mb(g.retainedSize)} MB retained`)
+    console.log(`    ${g.path ? g.path.join(' → ') : '(held only weakly)'}`)
+  }
+  console.log(`\nThe same from a shell: npx leakguard diff ${[s1.path, s2.path, r.path].map((p) => path.relative(process.cwd(), p)).join(' ')}`)
+  console.log('Or open s3 in Chrome DevTools (Memory > Load profile) after gunzip -k.')
   server.close()
 })

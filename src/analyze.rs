@@ -51,8 +51,9 @@ pub struct LeakGroupResult {
     pub count: f64,
     pub self_size: f64,
     pub retained_size: f64,
-    /// How the group's largest object is held, from the GC roots, one step
-    /// per element; `null` if only weak references reach it.
+    /// How a typical member is held, from the roots, one step per element
+    /// (the retainer holding most of the group, then its largest member);
+    /// `null` if only weak references reach the group.
     pub path: Option<Vec<String>>,
 }
 

@@ -1,5 +1,8 @@
 //! The one capture entry point. Every trigger builds a `Request` and calls
-//! `submit`; nothing else takes a snapshot.
+//! `submit` (or, from V8's near-heap-limit callback, `capture_and_wait`);
+//! nothing else takes a snapshot. Capture can start where no JS may run (a
+//! V8 interrupt): then only the native engine is used, and every outcome
+//! reaches JS later through the isolate's `JsThread`.
 //!
 //! On the JS thread: ask the memory-headroom guard (a refusal creates no
 //! file), open the sink (so a bad directory fails at once), start

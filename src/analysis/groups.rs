@@ -13,8 +13,8 @@ pub struct Group {
     pub count: u64,
     pub self_size: u64,
     pub retained_size: u64,
-    /// The member with the largest retained size.
-    pub largest: usize,
+    /// Which group this is (see `key`).
+    pub key: u64,
 }
 
 /// Node types that make a group: what an app allocates. V8's internal arrays,
@@ -34,7 +34,7 @@ pub fn is_user_object(s: &Snapshot, node: usize) -> bool {
 }
 
 /// The key of a node's group: its name string for objects, its type otherwise.
-fn key(s: &Snapshot, node: usize) -> u64 {
+pub fn key(s: &Snapshot, node: usize) -> u64 {
     match s.node_type_name(node) {
         "object" | "native" => s.node_name[node] as u64,
         "string" | "concatenated string" | "sliced string" => KEY_STRING,
@@ -81,7 +81,7 @@ pub fn group(s: &Snapshot, d: &Dominators, member: impl Fn(usize) -> bool) -> Ve
         if counted {
             let g = groups.entry(k).or_insert_with(|| Group {
                 name: s.class_name(node),
-                largest: node,
+                key: k,
                 ..Group::default()
             });
             g.count += 1;
@@ -91,9 +91,6 @@ pub fn group(s: &Snapshot, d: &Dominators, member: impl Fn(usize) -> bool) -> Ve
                 g.retained_size += d.retained[node];
             }
             *depth += 1;
-            if d.retained[node] > d.retained[g.largest] {
-                g.largest = node;
-            }
         }
         stack.push((node as u32, false));
         for &c in &children[first[node] as usize..first[node + 1] as usize] {

@@ -10,6 +10,7 @@ mod paths;
 mod progress;
 mod snapshot;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -37,7 +38,7 @@ pub struct Diff {
 
 pub struct LeakGroup {
     pub group: Group,
-    /// How the group's largest object is held, from the GC roots.
+    /// How a typical member is held, from the roots.
     pub path: Option<Vec<String>>,
 }
 
@@ -89,10 +90,12 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
     all.truncate(top);
     progress.phase("retainer paths");
     let retainers = paths::Retainers::new(&s3);
+    let typical = typical_members(&s3, &d, &retainers, &all, leaked);
     let groups = all
         .into_iter()
-        .map(|group| LeakGroup {
-            path: retainers.path(&s3, group.largest),
+        .zip(typical)
+        .map(|(group, member)| LeakGroup {
+            path: member.and_then(|m| retainers.path(&s3, m)),
             group,
         })
         .collect();
@@ -109,6 +112,47 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
     };
     progress.done();
     Ok(diff)
+}
+
+/// For each group, the member whose path to show: among the members, find
+/// the retainer that holds the most of them (the leaking container, not a
+/// one-off object that happens to be big), and take its largest member.
+fn typical_members(
+    s: &snapshot::Snapshot,
+    d: &dominators::Dominators,
+    retainers: &paths::Retainers,
+    groups: &[Group],
+    member: impl Fn(usize) -> bool,
+) -> Vec<Option<usize>> {
+    let index: HashMap<u64, usize> = groups.iter().enumerate().map(|(i, g)| (g.key, i)).collect();
+    // (group, retainer) -> (members held, largest member)
+    let mut tally: HashMap<(usize, usize), (u64, usize)> = HashMap::new();
+    for n in 0..s.node_count() {
+        if !member(n) || !groups::is_user_object(s, n) {
+            continue;
+        }
+        let Some(&g) = index.get(&groups::key(s, n)) else {
+            continue;
+        };
+        let Some(parent) = retainers.parent(n) else {
+            continue; // held only weakly: no path to show
+        };
+        let entry = tally.entry((g, parent)).or_insert((0, n));
+        entry.0 += 1;
+        if d.retained[n] > d.retained[entry.1] {
+            entry.1 = n;
+        }
+    }
+    let mut best: Vec<Option<(u64, u64, usize)>> = vec![None; groups.len()];
+    for ((g, _), (count, node)) in tally {
+        let candidate = (count, d.retained[node], node);
+        if best[g].is_none_or(|b| candidate > b) {
+            best[g] = Some(candidate);
+        }
+    }
+    best.into_iter()
+        .map(|b| b.map(|(_, _, node)| node))
+        .collect()
 }
 
 /// A file that cannot be analysed: where, and what was expected there.

@@ -54,6 +54,11 @@ impl Retainers {
         }
     }
 
+    /// The node through which the shortest path reaches `node`.
+    pub fn parent(&self, node: usize) -> Option<usize> {
+        (node != ROOT && self.parent[node] != NONE).then_some(self.parent[node] as usize)
+    }
+
     /// The path from the root to `node` as readable steps, e.g. `global`,
     /// `requestLogs (Array)`, `[2681] (RequestLog)`; internal roots by name
     /// (`(GC roots)`, `(Global handles)`). `None` when only weak references
