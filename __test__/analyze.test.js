@@ -68,7 +68,7 @@ const CASES = [
       bus.on('config-changed', function onConfigChanged () { session.stale = true })
     }
   `],
-  ['closures pushed to a global array', '(closure)', /^global → retryQueue \(Array\) → \[\d+\] \(closure\)$/, `
+  ['closures pushed to a global array', '(closure)', /^(?!\(GC roots\)).*\bretryQueue \(Array\) → \[\d+\] \(closure\)$/, `
     globalThis.retryQueue = []
     async function step (i) {
       const payload = { attempt: i, body: 'x'.repeat(100) + i }

@@ -157,7 +157,9 @@ fn off_thread<T: ToNapiValue + Send + 'static>(
     std::thread::Builder::new()
         .name("leakguard-analysis".into())
         .spawn(move || {
-            let outcome = work();
+            // A bug must reject the promise, not leave it pending forever.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+                .unwrap_or_else(|_| Err(AnalysisError::internal()));
             let back = std::sync::Arc::clone(&hop);
             hop.run(move |env| {
                 back.release();

@@ -173,6 +173,17 @@ impl AnalysisError {
         }
     }
 
+    /// A bug in leakguard, not in the file.
+    pub fn internal() -> Self {
+        AnalysisError {
+            file: None,
+            offset: None,
+            expected:
+                "no internal error (leakguard's analysis failed; please report it with the file)"
+                    .to_string(),
+        }
+    }
+
     pub fn io(offset: u64, e: &std::io::Error) -> Self {
         AnalysisError {
             file: None,

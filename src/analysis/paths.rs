@@ -1,7 +1,8 @@
 //! Shortest retainer paths: a breadth-first search over the edges that hold
 //! objects alive, keeping each node's first parent edge; a path is then read
 //! backwards from any node. As in DevTools, the search starts from the user
-//! roots (the global objects) and only then from V8's and Node's internal
+//! roots (the root's non-synthetic children: the global objects, or their
+//! native contexts on newer V8) and only then from V8's and Node's internal
 //! roots, so a leak shows through the variable that holds it rather than
 //! through a handle scope that happens to be shorter.
 

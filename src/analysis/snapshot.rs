@@ -416,8 +416,14 @@ impl Snapshot {
         }
     }
 
-    /// Every string index used must exist.
+    /// There is a root, and every string index used exists.
     fn check(&self, at: u64) -> Result<(), AnalysisError> {
+        if self.node_count() == 0 {
+            return Err(AnalysisError::at(
+                at,
+                "at least one node (the root); this snapshot has none",
+            ));
+        }
         let n = self.string_ends.len() as u32;
         if let Some(bad) = self.node_name.iter().find(|&&i| i >= n) {
             return Err(AnalysisError::at(
@@ -471,5 +477,54 @@ impl Snapshot {
             "concatenated string" | "sliced string" => "(string)".to_string(),
             t => format!("({t})"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(json: &str) -> Result<Snapshot, AnalysisError> {
+        parse(json.as_bytes(), Want::Graph).map(|p| match p {
+            Parsed::Graph(s) => *s,
+            Parsed::Ids(_) => unreachable!(),
+        })
+    }
+
+    #[test]
+    fn field_positions_come_from_meta() {
+        // Fields reordered, plus one this reader does not know.
+        let s = graph(
+            r#"{"snapshot":{"meta":{"node_fields":["id","extra","edge_count","self_size","name","type"],
+            "node_types":[["synthetic","object"]],"edge_fields":["to_node","type","name_or_index"],
+            "edge_types":[["property","weak"]]},"node_count":2,"edge_count":1},
+            "nodes":[1,9,1,0,0,0, 3,9,0,48,1,1],"edges":[6,0,1],"strings":["","Thing"]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.node_id, [1, 3]);
+        assert_eq!(s.self_size, [0, 48]);
+        assert_eq!(s.class_name(1), "Thing");
+        assert_eq!((s.edges(0), s.edge_to[0]), (0..1, 1));
+    }
+
+    #[test]
+    fn inconsistent_counts_and_empty_graphs_are_errors_not_panics() {
+        let head = r#"{"snapshot":{"meta":{"node_fields":["type","name","id","self_size","edge_count"],"node_types":[["object"]],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["property"]]},"#;
+        let e = graph(&format!(r#"{head}"node_count":2,"edge_count":0}},"nodes":[0,0,1,0,0],"edges":[],"strings":[""]}}"#)).err().unwrap();
+        assert!(e.expected.contains("10 node values"), "{e}");
+        let e = graph(&format!(r#"{head}"node_count":1,"edge_count":1}},"nodes":[0,0,1,0,1],"edges":[0,0,7],"strings":[""]}}"#)).err().unwrap();
+        assert!(
+            e.expected
+                .contains("to_node values that index a node, found 7"),
+            "{e}"
+        );
+        let e = graph(&format!(
+            r#"{head}"node_count":0,"edge_count":0}},"nodes":[],"edges":[],"strings":[]}}"#
+        ))
+        .err()
+        .unwrap();
+        assert!(e.expected.contains("at least one node"), "{e}");
+        let e = graph(&format!(r#"{head}"node_count":1,"edge_count":0}},"nodes":[0,5,1,0,0],"edges":[],"strings":[""]}}"#)).err().unwrap();
+        assert!(e.expected.contains("found index 5"), "{e}");
     }
 }

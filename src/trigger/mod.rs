@@ -13,7 +13,9 @@ use napi::{sys, Env};
 
 use crate::capture::{Request, Settle};
 use crate::config::{self, ConfigureOptions, SnapshotOptions};
-use crate::{process, report};
+use crate::engine::{self, Shim};
+use crate::error::{LgError, LgResult};
+use crate::{js_thread, process, report};
 use napi::bindgen_prelude::Either;
 
 pub const REASON_API: &str = "api";
@@ -55,6 +57,18 @@ fn request(reason: &str) -> Request {
 /// Nobody awaits these: the outcome reaches listeners and the log only.
 fn unawaited() -> Settle {
     Box::new(|_, _| {})
+}
+
+/// What a V8-hook trigger (`option`) needs before arming: the shim, and the
+/// isolate's way back to JS for when the hook fires.
+fn native_hooks(env: &Env, option: &str) -> LgResult<&'static Shim> {
+    let shim = engine::shim(env).as_ref().map_err(|why| {
+        LgError::config(format!(
+            "{option} needs leakguard's native V8 hooks, unavailable here: {why}"
+        ))
+    })?;
+    js_thread::home(env).map_err(|e| LgError::capture(e.reason))?;
+    Ok(shim)
 }
 
 /// Runs `f` once when `env` is torn down (before its isolate is disposed).

@@ -12,9 +12,8 @@ use napi::Env;
 
 use super::REASON_NEAR_LIMIT;
 use crate::capture;
-use crate::engine::{self, Engine, Shim};
-use crate::error::{LgError, LgResult};
-use crate::js_thread;
+use crate::engine::{Engine, Shim};
+use crate::error::LgResult;
 
 /// Extra heap given while and after the snapshot is taken.
 const MIN_RAISE: usize = 32 << 20;
@@ -38,12 +37,7 @@ pub fn arm(env: &Env, max_snapshots: Option<u32>) -> LgResult<()> {
     let Some(max_snapshots) = max_snapshots else {
         return Ok(());
     };
-    let shim = engine::shim(env).as_ref().map_err(|why| {
-        LgError::config(format!(
-            "nearHeapLimit needs leakguard's native V8 hooks, unavailable here: {why}"
-        ))
-    })?;
-    js_thread::home(env).map_err(|e| LgError::capture(e.reason))?;
+    let shim = super::native_hooks(env, "nearHeapLimit")?;
     shim.add_near_heap_limit(near_limit);
     *armed = Some(Armed {
         shim,

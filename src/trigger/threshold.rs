@@ -13,7 +13,7 @@ use napi::Env;
 
 use super::REASON_THRESHOLD;
 use crate::engine::{self, Shim};
-use crate::error::{LgError, LgResult};
+use crate::error::LgResult;
 use crate::{drain, js_thread};
 
 /// `threshold` configuration.
@@ -62,12 +62,7 @@ pub fn arm(env: &Env, config: Option<Threshold>) -> LgResult<()> {
         }
         return Ok(());
     };
-    let shim = engine::shim(env).as_ref().map_err(|why| {
-        LgError::config(format!(
-            "threshold needs leakguard's native V8 hooks, unavailable here: {why}"
-        ))
-    })?;
-    js_thread::home(env).map_err(|e| LgError::capture(e.reason))?;
+    let shim = super::native_hooks(env, "threshold")?;
     let hooked = ARMED.with_borrow(|a| a.as_ref().is_some_and(|a| a.hooked));
     if !hooked {
         shim.after_gc(true, after_gc);
