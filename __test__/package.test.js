@@ -47,3 +47,17 @@ test('the installed package enables itself with -r leakguard/register, signal in
   assert.ok(file.startsWith(app) && file.endsWith('.heapsnapshot.gz'), file)
   readSnapshot(file)
 })
+
+test('the installed package has the leakguard CLI', () => {
+  const r = runChild(`
+    require('leakguard').snapshot({ dir: process.cwd(), filename: 'cli.heapsnapshot' }).then((s) => {
+      const out = require('node:child_process').execFileSync(require('node:path').join('node_modules', '.bin', 'leakguard'),
+        ['summary', s.path, '--json', '--top', '3'], { encoding: 'utf8' })
+      console.log(out)
+    })
+  `, { cwd: app })
+  assert.equal(r.status, 0, r.stderr)
+  const s = JSON.parse(r.stdout)
+  assert.ok(s.nodes > 1000)
+  assert.equal(s.byCount.length, 3)
+})

@@ -16,15 +16,13 @@ pub fn node_abi(env: &Env) -> Result<u32> {
         .map_err(|_| napi::Error::from_reason(format!("odd process.versions.modules: {modules}")))
 }
 
-/// Whether this is the main thread's isolate (not a worker's).
-pub fn is_main_thread(env: &Env) -> bool {
-    let read = || -> Result<bool> {
-        let get: Function<FnArgs<(&str,)>, Object> =
-            process(env)?.get_named_property("getBuiltinModule")?;
-        get.call(FnArgs::from(("worker_threads",)))?
-            .get_named_property("isMainThread")
-    };
-    read().unwrap_or(false)
+/// Whether this is the main thread's isolate (not a worker's): Node runs
+/// the main isolate on the process's initial thread, whose thread id is the
+/// pid. (`worker_threads.isMainThread` is not reachable from an addon on
+/// every supported Node 20.)
+pub fn is_main_thread() -> bool {
+    // SAFETY: plain system calls without arguments.
+    unsafe { libc::gettid() == libc::getpid() }
 }
 
 /// `process.emitWarning(warning, { type: 'LeakguardWarning', code })`: shown

@@ -110,7 +110,7 @@ pub fn configure(env: &Env, options: ConfigureOptions) -> LgResult<()> {
         ("nearHeapLimit", options.near_heap_limit.is_some()),
     ];
     if let Some((name, _)) = process_wide.iter().find(|(_, set)| *set) {
-        if !process::is_main_thread(env) {
+        if !process::is_main_thread() {
             return Err(LgError::config(format!(
                 "`{name}` is process-wide and belongs to the main thread; configure it there, \
                  not in a worker"

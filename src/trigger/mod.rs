@@ -31,7 +31,7 @@ pub fn on_load(env: &Env) {
         .iter()
         .filter_map(std::env::var_os)
         .any(|v| v.to_string_lossy().contains("nosignal"));
-    if opted_out || !process::is_main_thread(env) {
+    if opted_out || !process::is_main_thread() {
         return;
     }
     let options = ConfigureOptions {
