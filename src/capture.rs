@@ -33,7 +33,6 @@ use crate::js_thread::{self, JsThread};
 use crate::memory;
 use crate::report::announce;
 use crate::sink::{self, retain, Retain};
-use crate::trigger::REASON_NEAR_LIMIT;
 use crate::writer;
 
 pub struct Request {
@@ -118,13 +117,18 @@ thread_local! {
 /// Captures `request` now, or after the snapshot in progress on this isolate.
 pub fn submit(from: Context, request: Request, settle: Settle) {
     let hop = match from {
-        Context::Js(env) => js_thread::home(env).ok(),
-        Context::Interrupt => js_thread::current(),
-    };
-    let Some(hop) = hop else {
-        let e = LgError::capture("cannot reach this isolate's JS thread");
-        announce(&request, &Err(e));
-        return;
+        Context::Js(env) => match js_thread::home(env) {
+            Ok(hop) => hop,
+            Err(e) => return settle(env, failed(&request, LgError::capture(e.reason))),
+        },
+        Context::Interrupt => match js_thread::current() {
+            Some(hop) => hop,
+            // Triggers create the hop when they are armed; nobody awaits them.
+            None => {
+                let e = LgError::capture("no way back to this isolate's JS thread");
+                return drop(failed(&request, e));
+            }
+        },
     };
     enter(&hop);
     let now = GATE.with_borrow_mut(|gate| {
@@ -180,8 +184,7 @@ fn start(from: Context, hop: Arc<JsThread>, request: Request, settle: Settle) {
             })
         }
         Err(e) => {
-            let result = Err(e.with_path(&request.dest.path));
-            announce(&request, &result);
+            let result = failed(&request, e);
             let reason = request.reason;
             hop.run(move |env| finish(env, &reason, result, settle));
         }
@@ -193,22 +196,27 @@ fn start(from: Context, hop: Arc<JsThread>, request: Request, settle: Settle) {
 /// file is complete. Listeners hear of it if the process lives on.
 pub fn capture_and_wait(request: Request) -> LgResult<Snapshot> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let reason = request.reason.clone();
     let result = match prepare(Context::Interrupt, &request) {
         Ok(ready) => {
             capture(ready, request, move |s| drop(tx.send(s)));
             rx.recv()
                 .unwrap_or_else(|_| Err(LgError::capture("the writer thread died")))
         }
-        Err(e) => {
-            let result = Err(e.with_path(&request.dest.path));
-            announce(&request, &result);
-            result
-        }
+        Err(e) => failed(&request, e),
     };
     if let Some(hop) = js_thread::current() {
-        let (reason, outcome) = (REASON_NEAR_LIMIT.to_string(), result.clone());
+        let outcome = result.clone();
         hop.run(move |env| raise(env, events::emit(env, &reason, &outcome)));
     }
+    result
+}
+
+/// A request that failed before capture: the error names its file, and the
+/// stderr line (when asked for) says so.
+fn failed(request: &Request, e: LgError) -> LgResult<Snapshot> {
+    let result = Err(e.with_path(&request.dest.path));
+    announce(request, &result);
     result
 }
 

@@ -7,6 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use napi::bindgen_prelude::{
     FnArgs, FunctionCallContext, FunctionRef, JsObjectValue, Object, Unknown,
@@ -35,6 +36,7 @@ struct Pending {
     request: Request,
     settle: Settle,
     hop: Arc<JsThread>,
+    drain: Duration,
 }
 
 /// Runs the drain steps configured, then submits `request` for capture.
@@ -50,6 +52,7 @@ pub fn request(env: &Env, request: Request, settle: Settle) {
         request,
         settle,
         hop,
+        drain,
     };
     let Some(hook) = hook else {
         return wait(pending);
@@ -58,12 +61,7 @@ pub fn request(env: &Env, request: Request, settle: Settle) {
     match outcome {
         Err(e) => fail(env, pending, e),
         Ok(None) => wait(pending),
-        Ok(Some(promise)) => {
-            if let Err(e) = after(env, promise, pending) {
-                // `then` threw: nothing else will settle this request.
-                crate::report::write_stderr(&format!("leakguard: beforeSnapshot: {}\n", e.reason));
-            }
-        }
+        Ok(Some(promise)) => after(env, promise, pending),
     }
 }
 
@@ -92,9 +90,18 @@ fn call<'env>(
 }
 
 /// `promise.then(wait, fail)`.
-fn after(env: &Env, promise: Object, pending: Pending) -> napi::Result<()> {
+fn after(env: &Env, promise: Object, pending: Pending) {
     let slot = Rc::new(Cell::new(Some(pending)));
-    let (ok_slot, err_slot) = (Rc::clone(&slot), slot);
+    if let Err(e) = attach(env, promise, &slot) {
+        // `then` threw: the request fails like a rejected hook.
+        if let Some(p) = slot.take() {
+            fail(env, p, e.reason);
+        }
+    }
+}
+
+fn attach(env: &Env, promise: Object, slot: &Rc<Cell<Option<Pending>>>) -> napi::Result<()> {
+    let (ok_slot, err_slot) = (Rc::clone(slot), Rc::clone(slot));
     let on_ok = env.create_function_from_closure::<Args, (), _>("leakguardDrained", move |_| {
         if let Some(p) = ok_slot.take() {
             wait(p);
@@ -122,13 +129,13 @@ fn after(env: &Env, promise: Object, pending: Pending) -> napi::Result<()> {
 
 /// Waits `drainMs` off the JS thread, then submits.
 fn wait(pending: Pending) {
-    let drain = config::defaults().drain;
-    let hop = Arc::clone(&pending.hop);
+    let (drain, hop) = (pending.drain, Arc::clone(&pending.hop));
     let go = move |env: &Env| {
         let Pending {
             request,
             settle,
             hop,
+            ..
         } = pending;
         capture::submit(Context::Js(env), request, settle);
         capture::leave(&hop);
@@ -147,6 +154,7 @@ fn fail(env: &Env, pending: Pending, why: String) {
         request,
         settle,
         hop,
+        ..
     } = pending;
     let error = LgError::hook(format!(
         "beforeSnapshot failed, so no snapshot was taken: {why}"
