@@ -158,7 +158,11 @@ export declare function headroom(): HeadroomCheck | null
 export interface HeadroomCheck {
   /** Whether a snapshot taken now would pass the guard's pre-check. */
   fits: boolean
-  /** Estimated extra memory a snapshot would need (including the reserve). */
+  /**
+   * Estimated extra memory a snapshot would need (including the reserve):
+   * a guess from heap bytes, refined by this isolate's last snapshot (a
+   * snapshot decides on V8's own count of the objects).
+   */
   need: number
   /** Memory the process may still use. */
   available: number
@@ -186,7 +190,10 @@ export interface HeadroomOptions {
 
 /** The memory-headroom guard's numbers for one snapshot (bytes). */
 export interface HeadroomResult {
-  /** Estimated extra memory the snapshot needed (including the reserve). */
+  /**
+   * Estimated extra memory the snapshot needed (including the reserve),
+   * from V8's count of the heap's objects.
+   */
   need: number
   /** Memory the process could still use when the snapshot started. */
   available: number
@@ -194,6 +201,8 @@ export interface HeadroomResult {
   boundBy: string
   /** Extra RSS the snapshot actually used at its peak (as sampled during capture). */
   extraPeak: number
+  /** V8's count of the heap's objects, which `need` was estimated from. */
+  objects?: number
 }
 
 export interface LeakGroupResult {

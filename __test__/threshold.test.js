@@ -46,3 +46,27 @@ test('threshold options are checked', () => {
   leakguard.configure({ threshold: { heapUsedRatio: 0.99 } })
   leakguard.configure({ threshold: false })
 })
+
+test('a refusal is not a snapshot: the threshold stays armed and takes one once memory allows', () => {
+  const dir = tmpDir('threshold-refused')
+  const r = runChild(`
+    const leakguard = require(LG)
+    const tight = { limitMb: process.memoryUsage().rss / 2 ** 20 + 1 }
+    leakguard.configure({ dir: ${JSON.stringify(dir)}, quiet: true, headroom: tight,
+      threshold: { heapUsedMb: 24, cooldownMs: 0, maxSnapshots: 2 } })
+    let skipped = 0
+    leakguard.on('skipped', () => {
+      // More refusals than maxSnapshots, then room: the next crossing must snapshot.
+      if (++skipped === 4) leakguard.configure({ headroom: {} })
+    })
+    leakguard.on('snapshot', (s) => { console.log('snapshot after ' + skipped + ' refusals'); process.exit(0) })
+    // About 40 MB held above the threshold, and garbage so that collections keep coming.
+    const held = []
+    let n = 0
+    setInterval(() => { for (let i = 0; i < 5000; i++) held[n++ % 400000] = 'x'.repeat(64) + n }, 1)
+    setTimeout(() => { console.log('no snapshot after ' + skipped + ' refusals'); process.exit(1) }, 60000)
+  `)
+  assert.equal(r.status, 0, r.stdout + r.stderr)
+  assert.match(r.stdout, /^snapshot after 4 refusals$/m)
+  assert.equal(fs.readdirSync(dir).length, 1)
+})

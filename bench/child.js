@@ -23,6 +23,11 @@ function status (key) {
 
 const VARIANTS = {
   'leakguard-raw': (file) => require('..').snapshot({ filename: file }).then((r) => r.path),
+  // The guard's price: V8's object count and the RSS checks.
+  'leakguard-raw-no-guard': (file) => {
+    require('..').configure({ headroom: false })
+    return require('..').snapshot({ filename: file }).then((r) => r.path)
+  },
   'leakguard-gzip1': (file) => require('..').snapshot({ filename: file, gzip: 1 }).then((r) => r.path),
   'leakguard-gzip1-reset-ids': (file) => require('..').snapshot({ filename: file, gzip: 1, objectIds: 'reset' }).then((r) => r.path),
   'v8.writeHeapSnapshot': (file) => v8.writeHeapSnapshot(file),

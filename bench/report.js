@@ -6,7 +6,7 @@ const fs = require('node:fs')
 
 const VARIANTS = ['v8.writeHeapSnapshot', 'leakguard-raw', 'leakguard-gzip1', 'leakguard-gzip1-reset-ids', 'v8.getHeapSnapshot+gzip1']
 // The floor: Node's writer with nothing to write, against leakguard.
-const FLOOR_VARIANTS = ['v8.writeHeapSnapshot', 'v8.writeHeapSnapshot(/dev/null)', 'leakguard-raw', 'leakguard-gzip1']
+const FLOOR_VARIANTS = ['v8.writeHeapSnapshot', 'v8.writeHeapSnapshot(/dev/null)', 'leakguard-raw', 'leakguard-raw-no-guard', 'leakguard-gzip1']
 const MiB = (b) => (b / 2 ** 20).toFixed(0)
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
 const signed = (x, digits = 0) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`

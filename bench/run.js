@@ -25,10 +25,15 @@ const MiB = (b) => (b / 2 ** 20).toFixed(0)
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
 const machine = `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} × ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
 
-function runChild (script, args) {
-  const line = execFileSync(process.execPath, ['--expose-gc', path.join(__dirname, script), ...args],
+/** The last stdout line of a fresh `node --expose-gc bench/<script>`, parsed. */
+function childJson (script, args) {
+  const out = execFileSync(process.execPath, ['--expose-gc', path.join(__dirname, script), ...args],
     { encoding: 'utf8', maxBuffer: 1 << 20 })
-  return { load: Number(os.loadavg()[0].toFixed(1)), ...JSON.parse(line.trim().split('\n').pop()) }
+  return JSON.parse(out.trim().split('\n').pop())
+}
+
+function runChild (script, args) {
+  return { load: Number(os.loadavg()[0].toFixed(1)), ...childJson(script, args) }
 }
 
 function save (name, report) {
@@ -53,24 +58,57 @@ const capture = () => rounds('capture', VARIANTS, MB, ROUNDS)
 // Smaller heap, more rounds: where the JS-thread time goes compared with the floor.
 const floor = () => rounds('floor', FLOOR_VARIANTS, 100, Math.max(ROUNDS, 8))
 
+// Shape changes between two snapshots in one process: each pair fooled a
+// ratio learned from the previous snapshot.
+const SEQUENCES = ['number-arrays,maps', 'typed-arrays,maps', 'short-strings,small-objects', 'large-strings,linked-list', 'maps,closures']
+
 function shapes () {
   const { SHAPES } = require('./shapes')
   const mb = Math.min(MB, 100)
   const rows = []
-  for (const shape of Object.keys(SHAPES)) {
-    const r = runChild('shapes.js', [shape, String(mb), OUT])
-    fs.appendFileSync(path.join(OUT, 'shapes.jsonl'), JSON.stringify(r) + '\n')
-    const small = r.heapUsed - r.largeObjects
-    rows.push(`| ${shape} | ${MiB(r.heapUsed)} MiB | ${MiB(r.largeObjects)} MiB | ${(r.nodes / 1e6).toFixed(2)} M | ${MiB(r.extra)} MiB | ${(r.extra / r.heapUsed).toFixed(2)} | ${(r.extra / r.nodes).toFixed(0)} B | ${small > 0 ? (r.extra / small).toFixed(2) : '–'} | ${MiB(r.need)} MiB | ${(r.need / r.extra).toFixed(2)} | ${MiB(r.sampledPeak)} MiB |`)
-    console.log(rows[rows.length - 1])
+  const runs = [...Object.keys(SHAPES), ...SEQUENCES]
+  for (const sequence of runs) {
+    const results = childJson('shapes.js', [sequence, String(mb), OUT])
+    for (const r of results) {
+      fs.appendFileSync(path.join(OUT, 'shapes.jsonl'), JSON.stringify(r) + '\n')
+      const shape = results.length > 1 ? `${sequence.split(',')[0]} → **${r.shape}** (2nd snapshot)` : r.shape
+      const covered = r.need >= r.extra ? 'yes' : '**no**'
+      const within = r.need <= 2.5 * Math.max(r.extra, 0) + 64 * 2 ** 20 ? 'yes' : '**no**'
+      rows.push(`| ${shape} | ${MiB(r.heapUsed)} MiB | ${(r.nodes / 1e6).toFixed(2)} M | ${(r.edges / 1e6).toFixed(2)} M | ${MiB(r.extra)} MiB | ${MiB(r.need)} MiB | ${(r.need / Math.max(r.extra, 1)).toFixed(2)} | ${covered} | ${within} |`)
+      console.log(rows[rows.length - 1])
+    }
   }
   save('shapes', [
-    `### Headroom: extra memory per heap shape: ${machine}`,
+    `### Headroom: the estimate against the real peak, per heap shape: ${machine}`,
     '',
-    `One fresh process per shape, about ${mb} MiB of that shape, first snapshot of the process, leakguard raw. "extra" is peak RSS during the snapshot (VmHWM, reset just before) minus RSS before. "need" is the guard's default estimate (model + 32 MiB base + 64 MiB reserve); "sampled peak" is the extra RSS the guard's watch saw.`,
+    `One fresh process per row (or per pair, for shape changes), about ${mb} MiB of heapUsed of that shape, leakguard raw. "real" is peak RSS during the snapshot (VmHWM, reset just before) minus the lower of RSS before and after. "need" is the guard's estimate from V8's object count, with the 64 MiB reserve. Covered: need ≥ real; within: need ≤ 2.5 × real + reserve.`,
     '',
-    '| shape | heapUsed | in large-object space | nodes | extra | extra ÷ heapUsed | extra ÷ node | extra ÷ heapUsed outside large-object space | need (default estimate) | need ÷ extra | sampled peak |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| shape | heapUsed | nodes | edges | real | need | need ÷ real | covered | within |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    ''
+  ].join('\n'))
+  tight()
+}
+
+/** Tight limits: the process may use only so much more than its RSS; peak RSS against that limit. */
+function tight () {
+  const rows = []
+  for (const shape of ['small-objects', 'one-big-map', 'linked-list', 'pointer-arrays', 'short-strings']) {
+    for (const spare of [150, 300, 600, 1200]) {
+      const [r] = childJson('shapes.js', [shape, '60', OUT, String(spare)])
+      const outcome = r.code ? `${r.code} (${r.phase})` : 'written'
+      rows.push(`| ${shape} | +${spare} MiB | ${MiB(r.need)} MiB | ${outcome} | ${MiB(r.peak)} MiB | ${MiB(r.limit)} MiB | ${r.peak <= r.limit ? `${MiB(r.limit - r.peak)} MiB under` : `**${MiB(r.peak - r.limit)} MiB over**`} |`)
+      console.log(rows[rows.length - 1])
+    }
+  }
+  save('tight', [
+    `### Headroom: tight limits: ${machine}`,
+    '',
+    'One fresh process per row, about 60 MiB of heapUsed of that shape, `headroom: { limitMb }` set that much above RSS just before the snapshot. Peak is VmHWM during the snapshot.',
+    '',
+    '| shape | limit above RSS | need | outcome | peak RSS | limit | margin |',
+    '|---|---|---|---|---|---|---|',
     ...rows,
     ''
   ].join('\n'))

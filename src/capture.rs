@@ -64,6 +64,8 @@ pub struct GuardReport {
     pub bound: String,
     /// Extra RSS the capture used at its peak, as sampled during capture.
     pub extra_peak: u64,
+    /// V8's count of the heap's objects, the estimate's basis.
+    pub nodes: Option<u64>,
 }
 
 /// What one completed snapshot produced and cost.
@@ -239,7 +241,14 @@ fn prepare<'env>(from: Context<'env>, request: &Request) -> LgResult<Ready<'env>
     };
     let rss_before = memory::rss();
     let heap = engine.heap()?;
-    let watch = guard::check(&request.headroom, heap, rss_before)?;
+    let slots = || engine.js_slots();
+    let watch = guard::check(
+        &request.headroom,
+        heap,
+        rss_before,
+        engine.reports_progress(),
+        &slots,
+    )?;
     let sink = sink::open(&request.dest)?;
     Ok(Ready {
         started,
@@ -289,16 +298,18 @@ fn capture(ready: Ready, request: Request, done: impl FnOnce(LgResult<Snapshot>)
     });
 
     let blocked = Instant::now();
-    let during_take = watch.as_ref().is_some_and(guard::Watch::during_take);
+    let watched = watch.is_some();
     let watch = RefCell::new(watch);
-    let watching =
-        |check: fn(&mut guard::Watch) -> bool| watch.borrow_mut().as_mut().is_none_or(check);
-    // V8 gets a progress callback only when memory is tight: it costs a heap pass.
-    let mut progress = || watching(guard::Watch::check);
+    let watching = |check: &mut dyn FnMut(&mut guard::Watch) -> bool| {
+        watch.borrow_mut().as_mut().is_none_or(check)
+    };
+    // With the guard on, V8 reports progress: its object count (a heap pass,
+    // BENCHMARKS.md) is what the estimate is made from.
+    let mut progress = |done, total| watching(&mut |w| w.progress(done, total));
     CAPTURING.set(true);
     let outcome = engine.write_snapshot(
-        during_take.then_some(&mut progress as &mut dyn FnMut() -> bool),
-        &mut |chunk| watching(guard::Watch::check_chunk) && queue.push(chunk),
+        watched.then_some(&mut progress as &mut dyn FnMut(u32, u32) -> bool),
+        &mut |chunk| watching(&mut guard::Watch::chunk) && queue.push(chunk),
     );
     CAPTURING.set(false);
     let watch = watch.into_inner();
@@ -313,10 +324,7 @@ fn capture(ready: Ready, request: Request, done: impl FnOnce(LgResult<Snapshot>)
     };
     let captured = outcome.map(|()| Captured {
         object_ids,
-        guard: watch.map(|w| {
-            guard::record(w.extra_peak(), heap.used);
-            w.report()
-        }),
+        guard: watch.as_ref().map(guard::Watch::report),
         heap_used: heap.used,
         block_ms: ms(blocked),
         rss_before,

@@ -78,7 +78,8 @@ pub struct SnapshotResult {
 /// The memory-headroom guard's numbers for one snapshot (bytes).
 #[napi(object)]
 pub struct HeadroomResult {
-    /// Estimated extra memory the snapshot needed (including the reserve).
+    /// Estimated extra memory the snapshot needed (including the reserve),
+    /// from V8's count of the heap's objects.
     pub need: f64,
     /// Memory the process could still use when the snapshot started.
     pub available: f64,
@@ -86,6 +87,8 @@ pub struct HeadroomResult {
     pub bound_by: String,
     /// Extra RSS the snapshot actually used at its peak (as sampled during capture).
     pub extra_peak: f64,
+    /// V8's count of the heap's objects, which `need` was estimated from.
+    pub objects: Option<f64>,
 }
 
 impl From<Snapshot> for SnapshotResult {
@@ -108,6 +111,7 @@ impl From<Snapshot> for SnapshotResult {
                 available: g.available as f64,
                 bound_by: g.bound,
                 extra_peak: g.extra_peak as f64,
+                objects: g.nodes.map(|n| n as f64),
             }),
         }
     }
@@ -212,7 +216,9 @@ pub fn write_snapshot(
 pub struct HeadroomCheck {
     /// Whether a snapshot taken now would pass the guard's pre-check.
     pub fits: bool,
-    /// Estimated extra memory a snapshot would need (including the reserve).
+    /// Estimated extra memory a snapshot would need (including the reserve):
+    /// a guess from heap bytes, refined by this isolate's last snapshot (a
+    /// snapshot decides on V8's own count of the objects).
     pub need: f64,
     /// Memory the process may still use.
     pub available: f64,

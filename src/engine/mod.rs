@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use napi::{Env, JsValue};
 
 use crate::error::{LgError, LgResult};
-use crate::guard::HeapStats;
+use crate::guard::{HeapStats, JsSlots};
 use crate::process;
 
 pub use shim::{Shim, BUILT_ABIS};
@@ -22,15 +22,23 @@ pub trait Engine {
     /// V8's used heap, and the part of it in large-object spaces.
     fn heap(&self) -> LgResult<HeapStats>;
     /// Takes a snapshot and streams its JSON to `out` chunk by chunk. V8 calls
-    /// `progress` while it builds the snapshot (where the engine can); either
-    /// returning `false` aborts. The snapshot is deleted before returning.
+    /// `progress(done, total)` while it builds the snapshot (where the engine
+    /// can): `total` is V8's count of the heap's objects, `done` how many it
+    /// has processed (every 10,000, and once more when the graph is complete).
+    /// Either callback returning `false` aborts. The snapshot is deleted
+    /// before returning.
     fn write_snapshot(
         &self,
-        progress: Option<&mut dyn FnMut() -> bool>,
+        progress: Option<&mut dyn FnMut(u32, u32) -> bool>,
         out: &mut dyn FnMut(&[u8]) -> bool,
     ) -> LgResult<()>;
     /// Drops V8's object-id map; `false` if this engine cannot.
     fn clear_object_ids(&self) -> bool;
+    /// Whether `write_snapshot` reports V8's progress (and so its object count).
+    fn reports_progress(&self) -> bool;
+    /// The slots of the heap's JS arrays, Maps and Sets (a garbage collection
+    /// and a heap walk); `None` where the engine cannot tell.
+    fn js_slots(&self) -> Option<JsSlots>;
 }
 
 static SHIM: OnceLock<Result<Shim, String>> = OnceLock::new();

@@ -8,7 +8,7 @@ use napi::{Env, ValueType};
 
 use super::Engine;
 use crate::error::{LgError, LgResult};
-use crate::guard::HeapStats;
+use crate::guard::{HeapStats, JsSlots};
 use crate::process;
 
 pub struct NodeV8<'env> {
@@ -46,6 +46,14 @@ impl Engine for NodeV8<'_> {
         false // the v8 module has no way to do it
     }
 
+    fn reports_progress(&self) -> bool {
+        false
+    }
+
+    fn js_slots(&self) -> Option<JsSlots> {
+        None // no way to walk the heap from the v8 module
+    }
+
     fn heap(&self) -> LgResult<HeapStats> {
         let read = || -> napi::Result<HeapStats> {
             let stats: Object = self.method(self.v8, "getHeapStatistics")?;
@@ -76,7 +84,7 @@ impl Engine for NodeV8<'_> {
     /// Node serializes inside one `read()`: no progress to report.
     fn write_snapshot(
         &self,
-        _progress: Option<&mut dyn FnMut() -> bool>,
+        _progress: Option<&mut dyn FnMut(u32, u32) -> bool>,
         out: &mut dyn FnMut(&[u8]) -> bool,
     ) -> LgResult<()> {
         let stream: Object = self

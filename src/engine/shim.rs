@@ -12,7 +12,7 @@ use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 
 use super::Engine;
 use crate::error::{LgError, LgResult};
-use crate::guard::HeapStats;
+use crate::guard::{HeapStats, JsSlots};
 
 // The C ABI of v8_shim.cc.
 type ChunkFn = unsafe extern "C" fn(ctx: *mut c_void, data: *const c_char, len: c_int) -> c_int;
@@ -34,6 +34,7 @@ type HeapStatsFn = unsafe extern "C" fn(
     young: *mut usize,
 ) -> c_int;
 type IsolateFn = unsafe extern "C" fn() -> *mut c_void;
+type JsSlotsFn = unsafe extern "C" fn(total: *mut u64, largest: *mut u64) -> c_int;
 /// V8's `InterruptCallback`.
 pub type InterruptFn = unsafe extern "C" fn(isolate: *mut c_void, data: *mut c_void);
 type RequestInterruptFn = unsafe extern "C" fn(*mut c_void, InterruptFn, *mut c_void);
@@ -57,6 +58,7 @@ pub struct Shim {
     serialize: SerializeFn,
     delete: DeleteFn,
     heap_stats: HeapStatsFn,
+    js_slots: JsSlotsFn,
     clear_object_ids: ClearIdsFn,
     isolate: IsolateFn,
     request_interrupt: RequestInterruptFn,
@@ -110,6 +112,7 @@ impl Shim {
                 heap_stats: *library
                     .get::<HeapStatsFn>(b"lg_heap_stats\0")
                     .map_err(err)?,
+                js_slots: *library.get::<JsSlotsFn>(b"lg_js_slots\0").map_err(err)?,
                 clear_object_ids: *library
                     .get::<ClearIdsFn>(b"lg_clear_object_ids\0")
                     .map_err(err)?,
@@ -141,6 +144,19 @@ impl Engine for &'static Shim {
         }
     }
 
+    fn reports_progress(&self) -> bool {
+        true
+    }
+
+    fn js_slots(&self) -> Option<JsSlots> {
+        let (mut total, mut largest) = (0u64, 0u64);
+        // SAFETY: plain out-parameters; walks the isolate entered on this thread.
+        match unsafe { (self.js_slots)(&mut total, &mut largest) } {
+            0 => None,
+            _ => Some(JsSlots { total, largest }),
+        }
+    }
+
     fn clear_object_ids(&self) -> bool {
         // SAFETY: acts on the isolate entered on this thread, if any.
         unsafe { (self.clear_object_ids)() };
@@ -149,11 +165,13 @@ impl Engine for &'static Shim {
 
     fn write_snapshot(
         &self,
-        progress: Option<&mut dyn FnMut() -> bool>,
+        progress: Option<&mut dyn FnMut(u32, u32) -> bool>,
         out: &mut dyn FnMut(&[u8]) -> bool,
     ) -> LgResult<()> {
-        let mut forward = progress.map(|p| move |()| p());
-        let mut forward = forward.as_mut().map(|f| f as &mut dyn FnMut(()) -> bool);
+        let mut forward = progress.map(|p| move |(done, total)| p(done, total));
+        let mut forward = forward
+            .as_mut()
+            .map(|f| f as &mut dyn FnMut((u32, u32)) -> bool);
         let (control, ctx) = match forward.as_mut() {
             Some(f) => (Some(on_progress as ProgressFn), context(f)),
             None => (None, std::ptr::null_mut()),
@@ -235,8 +253,8 @@ unsafe fn call<T>(ctx: *mut c_void, arg: T) -> c_int {
     }
 }
 
-unsafe extern "C" fn on_progress(ctx: *mut c_void, _done: u32, _total: u32) -> c_int {
-    unsafe { call(ctx, ()) }
+unsafe extern "C" fn on_progress(ctx: *mut c_void, done: u32, total: u32) -> c_int {
+    unsafe { call(ctx, (done, total)) }
 }
 
 unsafe extern "C" fn on_chunk(ctx: *mut c_void, data: *const c_char, len: c_int) -> c_int {

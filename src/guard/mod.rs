@@ -1,16 +1,16 @@
 //! The memory-headroom guard: every snapshot passes it first, and it watches
-//! memory while V8 builds the snapshot. A snapshot needs memory of the order
-//! of the heap again (measured: up to ~10× heapUsed for heaps of small
-//! objects), and a process killed by the OOM killer mid-dump leaves no file.
-//! So: estimate what the snapshot needs, compare with what this process may
-//! still use (cgroup, host, configured limit), refuse loudly when it does not
-//! fit, and abort cleanly if the estimate proves wrong during capture.
+//! memory while V8 builds the snapshot. A snapshot needs many times the heap
+//! in extra memory (measured: up to ~35× heapUsed when one array holds a
+//! million objects), and a process killed by the OOM killer mid-dump leaves
+//! no file. So: estimate what the snapshot needs from V8's own object count,
+//! compare with what this process may still use (cgroup, host, configured
+//! limit), refuse loudly when it does not fit, and abort cleanly, before the
+//! limit, if the estimate proves wrong during capture.
 
 pub mod available;
 mod estimate;
 mod watch;
 
-pub use estimate::record;
 pub use watch::Watch;
 
 use crate::error::{HeadroomFacts, LgError, LgResult, Phase};
@@ -53,13 +53,24 @@ pub struct HeapStats {
     pub young: u64,
 }
 
+/// Slots of the heap's JS arrays, Maps (key and value) and Sets: each an
+/// edge of the snapshot, and each array index a name V8 keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JsSlots {
+    pub total: u64,
+    /// The most in one array, Map or Set.
+    pub largest: u64,
+}
+
 /// What a snapshot would need now, and what the process may still use.
 pub struct Assessment {
     pub need: u64,
     pub room: Available,
 }
 
-/// `None` when the guard is off, or nothing could be read (no /proc).
+/// `None` when the guard is off, or nothing could be read (no /proc). The
+/// need is a guess from heap bytes: V8 counts the objects only during a
+/// snapshot (see `estimate`).
 pub fn assess(config: &Headroom, heap: HeapStats, rss: u64) -> Option<Assessment> {
     if !config.enabled {
         return None;
@@ -67,54 +78,114 @@ pub fn assess(config: &Headroom, heap: HeapStats, rss: u64) -> Option<Assessment
     let configured = config.limit.map(|limit| (limit, rss));
     let room = available::available(&available::fs_root(), configured)?;
     Some(Assessment {
-        need: estimate::need(config, heap),
+        need: estimate::need(config, heap, None, None),
         room,
     })
 }
 
-/// Clears the capture (with a watch for it), or refuses it with the numbers.
-pub fn check(config: &Headroom, heap: HeapStats, rss: u64) -> LgResult<Option<Watch>> {
-    let Some(Assessment { need, room }) = assess(config, heap, rss) else {
+/// Clears the capture (with a watch that decides on V8's count, when the
+/// engine reports one), or refuses it now: when not even a snapshot's fixed
+/// costs fit, or when no count will come (a configured `factor`, or the
+/// fallback engine) and the estimate from heap bytes does not fit. When the
+/// room is below the worst case heap bytes allow, `slots` is asked for what
+/// the count alone cannot tell (arrays holding the same objects many times).
+pub fn check(
+    config: &Headroom,
+    heap: HeapStats,
+    rss: u64,
+    counted: bool,
+    slots: &dyn Fn() -> Option<JsSlots>,
+) -> LgResult<Option<Watch>> {
+    let Some(Assessment { room, need }) = assess(config, heap, rss) else {
         return Ok(None);
     };
-    if need > room.bytes {
-        return Err(refusal(Phase::PreCheck, need, &room, heap.used, rss));
+    let floor_only = counted && config.factor.is_none();
+    let floor = match floor_only {
+        true => estimate::BASE.saturating_add(config.reserve),
+        false => need,
+    };
+    if floor > room.bytes {
+        return Err(Refusal::Floor { rss, floor_only }.error(floor, &room, heap.used));
     }
-    Ok(Some(Watch::new(rss, need, room, config.reserve, heap.used)))
+    let slots = (room.bytes < estimate::worst_case(config, heap))
+        .then(slots)
+        .flatten();
+    Ok(Some(Watch::new(*config, heap, rss, room, slots)))
 }
 
-pub fn refusal(phase: Phase, need: u64, room: &Available, heap_used: u64, rss: u64) -> LgError {
-    let mib = |b: u64| b >> 20;
-    let message = match phase {
-        Phase::PreCheck => format!(
-            "not enough memory for a heap snapshot: it needs an estimated {} MiB (heapUsed {} MiB), \
-             {} MiB are available (bound by {}); no snapshot was taken. Give the process more \
-             memory, or tune `headroom` (see the README)",
-            mib(need),
-            mib(heap_used),
-            mib(room.bytes),
-            room.bound
-        ),
-        Phase::MidCapture => format!(
-            "heap snapshot aborted mid-capture: RSS reached {} MiB, past the {} MiB this process \
-             could use (bound by {}; estimate was {} MiB for heapUsed {} MiB); memory was \
-             released, no file was written",
-            mib(rss),
-            mib(room.bytes),
-            room.bound,
-            mib(need),
-            mib(heap_used)
-        ),
-    };
-    LgError::headroom(
-        message,
-        HeadroomFacts {
-            phase,
-            need,
-            available: room.bytes,
-            bound: room.bound.to_string(),
-            heap_used,
-            rss,
-        },
-    )
+/// Why the guard stopped a snapshot.
+enum Refusal {
+    /// Before capture: not even the fixed costs fit (`floor_only`), or the
+    /// estimate made without a count does not.
+    Floor { rss: u64, floor_only: bool },
+    /// At V8's object count, before any graph memory: the estimate does not fit.
+    Counted { nodes: u64, rss: u64 },
+    /// While V8 built or serialized: RSS went past what the estimate allowed.
+    Exceeded { rss: u64, budget: u64 },
+}
+
+impl Refusal {
+    fn error(&self, need: u64, room: &Available, heap_used: u64) -> LgError {
+        let mib = |b: u64| b >> 20;
+        let (phase, rss, message) =
+            match *self {
+                Refusal::Floor { rss, floor_only } => {
+                    (
+                        Phase::PreCheck,
+                        rss,
+                        format!(
+                    "not enough memory for a heap snapshot: it needs {} {} MiB (heapUsed {} \
+                     MiB), {} MiB are available (bound by {}); no snapshot was taken. Give the \
+                     process more memory, or tune `headroom` (see the README)",
+                    if floor_only { "at least" } else { "an estimated" },
+                    mib(need),
+                    mib(heap_used),
+                    mib(room.bytes),
+                    room.bound
+                ),
+                    )
+                }
+                Refusal::Counted { nodes, rss } => (
+                    Phase::PreCheck,
+                    rss,
+                    format!(
+                        "not enough memory for a heap snapshot: V8 counted {nodes} objects, so it \
+                     needs an estimated {} MiB (heapUsed {} MiB), {} MiB are available (bound by \
+                     {}); no snapshot was taken (V8 stopped before building it). Give the process \
+                     more memory, or tune `headroom` (see the README)",
+                        mib(need),
+                        mib(heap_used),
+                        mib(room.bytes),
+                        room.bound
+                    ),
+                ),
+                Refusal::Exceeded { rss, budget } => (
+                    Phase::MidCapture,
+                    rss,
+                    format!(
+                    "heap snapshot aborted mid-capture: it grew RSS to {} MiB, more than the {} \
+                     MiB its estimate allowed (estimate {} MiB for heapUsed {} MiB; {} MiB were \
+                     available, bound by {}), so it was stopped before reaching the limit; memory \
+                     was released, no file was written",
+                    mib(rss),
+                    mib(budget),
+                    mib(need),
+                    mib(heap_used),
+                    mib(room.bytes),
+                    room.bound
+                ),
+                ),
+            };
+        LgError::headroom(
+            message,
+            HeadroomFacts {
+                phase,
+                need,
+                available: room.bytes,
+                bound: room.bound.to_string(),
+                heap_used,
+                rss,
+            },
+        )
+    }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use napi::Env;
 
 use super::REASON_THRESHOLD;
+use crate::capture::Snapshot;
 use crate::engine::{self, Shim};
 use crate::error::LgResult;
 use crate::{drain, js_thread};
@@ -44,10 +45,15 @@ struct Armed {
     shim: &'static Shim,
     taken: u32,
     last: Option<Instant>,
+    /// A request is on its way (drain, capture, write): no second one.
     queued: bool,
+    /// The last request was refused or failed.
+    failed: bool,
     /// Whether `after_gc` is registered with V8.
     hooked: bool,
 }
+
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
 thread_local! {
     // Per isolate: a worker may arm its own.
@@ -73,6 +79,7 @@ pub fn arm(env: &Env, config: Option<Threshold>) -> LgResult<()> {
         taken: 0,
         last: None,
         queued: false,
+        failed: false,
         hooked: true,
     }));
     Ok(())
@@ -107,12 +114,14 @@ fn crossed(armed: &mut Armed) -> bool {
         taken,
         last,
         queued,
+        failed,
         ..
     } = armed;
-    if *queued
-        || *taken >= config.max_snapshots
-        || last.is_some_and(|t| t.elapsed() < config.cooldown)
-    {
+    let wait = match *failed {
+        true => config.cooldown.max(RETRY_AFTER_FAILURE),
+        false => config.cooldown,
+    };
+    if *queued || *taken >= config.max_snapshots || last.is_some_and(|t| t.elapsed() < wait) {
         return false;
     }
     let Ok(heap) = engine::Engine::heap(shim) else {
@@ -122,24 +131,34 @@ fn crossed(armed: &mut Armed) -> bool {
     *queued
 }
 
-/// On the JS thread, after a crossing.
+/// On the JS thread, after a crossing: one request in flight at a time.
 fn fire(env: &Env) {
-    let armed = ARMED.with_borrow_mut(|a| {
-        let a = a.as_mut()?;
+    if ARMED.with_borrow(Option::is_none) {
+        return; // disarmed meanwhile
+    }
+    drain::request(env, super::request(REASON_THRESHOLD), Box::new(settled));
+}
+
+/// Only a snapshot taken counts towards `maxSnapshots`: a refusal or a
+/// failure leaves the threshold armed, to try again after the cooldown (at
+/// least `RETRY_AFTER_FAILURE`, so a refusal is not retried at every
+/// collection while memory stays tight).
+fn settled(_env: &Env, outcome: LgResult<Snapshot>) {
+    ARMED.with_borrow_mut(|a| {
+        let Some(a) = a.as_mut() else { return };
         a.queued = false;
-        a.taken += 1;
         a.last = Some(Instant::now());
-        if a.taken >= a.config.max_snapshots {
+        a.failed = outcome.is_err();
+        if a.failed {
+            return;
+        }
+        a.taken += 1;
+        if a.taken >= a.config.max_snapshots && a.hooked {
             // The last one: unhook, so collections cost nothing from now on.
             a.shim.after_gc(false, after_gc);
             a.hooked = false;
         }
-        Some(())
     });
-    if armed.is_none() {
-        return; // disarmed meanwhile
-    }
-    drain::request(env, super::request(REASON_THRESHOLD), super::unawaited());
 }
 
 #[cfg(test)]
