@@ -12,7 +12,7 @@
 
 use super::available::Available;
 use super::refusal;
-use crate::capture::GuardReport;
+use super::GuardReport;
 use crate::error::{LgError, Phase};
 use crate::memory;
 

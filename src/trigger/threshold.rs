@@ -7,25 +7,15 @@
 
 use std::cell::RefCell;
 use std::ffi::{c_int, c_void};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use napi::Env;
 
-use super::REASON_THRESHOLD;
+use crate::config::Threshold;
 use crate::engine::{self, Shim};
 use crate::error::LgResult;
+use crate::request::REASON_THRESHOLD;
 use crate::{drain, js_thread};
-
-/// `threshold` configuration.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Threshold {
-    /// Bytes of heapUsed.
-    pub heap_used: Option<u64>,
-    /// Fraction of V8's heap limit.
-    pub heap_used_ratio: Option<f64>,
-    pub cooldown: Duration,
-    pub max_snapshots: u32,
-}
 
 impl Threshold {
     /// The heapUsed that trips it: the lower of the two bounds set.
@@ -145,6 +135,7 @@ fn fire(env: &Env) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn the_lower_bound_trips_it() {
