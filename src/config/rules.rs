@@ -2,7 +2,7 @@
 //! both accept the same values and say so in the same words.
 
 pub const GZIP: &str = "true, false, or an integer gzip level 1-9";
-pub const COUNT: &str = "a whole number from 1 to 1000000000";
+pub const COUNT: &str = "a whole number >= 1 and <= 1000000000";
 pub const RATIO: &str = "a fraction of the heap limit, 0 < ratio <= 1";
 pub const OBJECT_IDS: &str = "'keep' or 'reset'";
 
