@@ -62,7 +62,9 @@ export interface ConfigureOptions {
   objectIds?: 'keep' | 'reset'
   /**
    * The memory-headroom guard (on by default): `false` turns it off, an
-   * object replaces its settings (fields left out take their defaults).
+   * object replaces its settings (fields left out take their defaults;
+   * `{}` turns it back on with all defaults). `true` is refused: it would
+   * not say whether earlier settings are kept.
    */
   headroom?: HeadroomOptions | false
   /**
@@ -95,7 +97,10 @@ export interface ConfigureOptions {
    * `null` removes it. Per isolate.
    */
   beforeSnapshot?: ((info: { reason: string }) => unknown) | null
-  /** Milliseconds to wait after `beforeSnapshot` before capturing. Default 0. */
+  /**
+   * Milliseconds to wait after `beforeSnapshot` before capturing, 0 to
+   * 2147483647 (2^31 - 1). Default 0.
+   */
   drainMs?: number
   /**
    * Deletes leakguard's own oldest snapshots (default names only) in the
@@ -175,15 +180,16 @@ export interface HeadroomCheck {
 /** How the guard estimates and limits what a snapshot may use. */
 export interface HeadroomOptions {
   /**
-   * Extra memory a snapshot needs per byte of heapUsed. Default: a model
-   * measured per heap shape, refined by this isolate's earlier snapshots.
+   * Extra memory a snapshot needs per byte of heapUsed, > 0 and <= 1000.
+   * Default: a model measured per heap shape, refined by this isolate's
+   * earlier snapshots.
    */
   factor?: number
-  /** MiB kept free on top of the estimate (default 64). */
+  /** MiB kept free on top of the estimate, 0 to 2^40 (default 64). */
   reserveMb?: number
   /**
-   * A memory limit for the whole process in MiB, used when tighter than
-   * the cgroup's and the host's.
+   * A memory limit for the whole process in MiB (> 0 and <= 2^40), used
+   * when tighter than the cgroup's and the host's.
    */
   limitMb?: number
 }
@@ -219,7 +225,7 @@ export interface LeakGroupResult {
 }
 
 export interface NearHeapLimitOptions {
-  /** Near-heap-limit snapshots at most. Default 1. */
+  /** Near-heap-limit snapshots at most (1 to 10^9). Default 1. */
   maxSnapshots?: number
 }
 
@@ -236,9 +242,12 @@ export declare function off(event: 'snapshot' | 'skipped' | 'error', listener: (
 export declare function on(event: 'snapshot' | 'skipped' | 'error', listener: (payload: SnapshotResult | (Error & { code: string; reason: string })) => void): void
 
 export interface RetainOptions {
-  /** Keep at most this many of leakguard's snapshots. */
+  /** Keep at most this many of leakguard's snapshots (1 to 10^9). */
   maxFiles?: number
-  /** Keep at most this many bytes of them (the newest is always kept). */
+  /**
+   * Keep at most this many bytes of them (the newest is always kept),
+   * > 0 and <= 2^60.
+   */
   maxBytes?: number
 }
 
@@ -330,15 +339,18 @@ export interface SummaryResult {
  * `heapUsedRatio`; with both, the lower one counts.
  */
 export interface ThresholdOptions {
-  /** heapUsed in MiB. */
+  /** heapUsed in MiB, > 0 and <= 2^40. */
   heapUsedMb?: number
   /** heapUsed as a fraction of V8's heap limit, 0 < ratio <= 1. */
   heapUsedRatio?: number
-  /** Minimum time between two threshold snapshots. Default 300000 (5 min). */
+  /**
+   * Minimum time between two threshold snapshots in ms, 0 to 2147483647
+   * (2^31 - 1). Default 300000 (5 min).
+   */
   cooldownMs?: number
   /**
-   * Threshold snapshots at most, then the hook is removed. Default 3
-   * (enough for `leakguard diff s1 s2 s3`).
+   * Threshold snapshots at most (1 to 10^9), then the hook is removed.
+   * Default 3 (enough for `leakguard diff s1 s2 s3`).
    */
   maxSnapshots?: number
 }

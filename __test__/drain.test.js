@@ -54,3 +54,14 @@ test('drain options are checked', () => {
   assert.throws(() => leakguard.configure({ beforeSnapshot: 'flip' }), /`beforeSnapshot`.*a function, or null/)
   assert.throws(() => leakguard.configure({ drainMs: -1 }), /`drainMs`.*>= 0/)
 })
+
+test('a beforeSnapshot result whose `then` getter throws rejects the snapshot, like a throwing hook', async (t) => {
+  const dir = tmpDir('drain-then-getter')
+  t.after(() => leakguard.configure({ beforeSnapshot: null }))
+  leakguard.configure({ beforeSnapshot: () => ({ get then () { throw new Error('no then for you') } }) })
+  let pending
+  assert.doesNotThrow(() => { pending = leakguard.snapshot({ dir }) })
+  await assert.rejects(pending, (e) => e.code === 'ERR_LEAKGUARD_HOOK' && /no then for you/.test(e.message))
+  assert.equal(leakguard.busy(), false)
+  assert.deepEqual(fs.readdirSync(dir), [])
+})

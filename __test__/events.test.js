@@ -25,7 +25,7 @@ test('\'snapshot\' receives each result, with its reason', async (t) => {
 test('\'error\' receives failures; \'skipped\' receives the guard\'s refusals; each carries the reason', async (t) => {
   const errors = collect('error')
   const skipped = collect('skipped')
-  t.after(() => { errors.stop(); skipped.stop(); leakguard.configure({ headroom: true }) })
+  t.after(() => { errors.stop(); skipped.stop(); leakguard.configure({ headroom: {} }) })
   await assert.rejects(leakguard.snapshot({ dir: path.join(tmpDir('ev'), 'missing') }))
   assert.equal(errors.seen.length, 1)
   assert.equal(errors.seen[0].code, 'ERR_LEAKGUARD_WRITE')

@@ -89,9 +89,18 @@ function startChild (script, { env = {}, execArgv = [], cwd } = {}) {
   return { child, pid: child.pid, line, exited, stderr: () => stderr }
 }
 
+/** An app directory where `leakguard` resolves to this package, as after npm install. */
+function appDir (name) {
+  const dir = tmpDir(name)
+  fs.mkdirSync(path.join(dir, 'node_modules'))
+  fs.symlinkSync(PKG, path.join(dir, 'node_modules', 'leakguard'))
+  fs.mkdirSync(path.join(dir, 'dumps'))
+  return dir
+}
+
 /** `kill -<signal> <pid>` with the real kill(1). */
 function kill (signal, pid) {
   execFileSync('kill', [`-${signal}`, String(pid)])
 }
 
-module.exports = { PKG, tmpDir, readSnapshot, countObjects, listDir, runChild, startChild, kill }
+module.exports = { PKG, appDir, tmpDir, readSnapshot, countObjects, listDir, runChild, startChild, kill }

@@ -4,16 +4,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
-const { PKG, tmpDir, readSnapshot, runChild, startChild, kill } = require('./helpers')
-
-/** An app directory where `leakguard` resolves to this package, as after npm install. */
-function appDir (name) {
-  const dir = tmpDir(name)
-  fs.mkdirSync(path.join(dir, 'node_modules'))
-  fs.symlinkSync(PKG, path.join(dir, 'node_modules', 'leakguard'))
-  fs.mkdirSync(path.join(dir, 'dumps'))
-  return dir
-}
+const { appDir, readSnapshot, runChild, startChild, kill } = require('./helpers')
 
 test('node -r leakguard/register: directory, gzip and signal from the environment', async () => {
   const app = appDir('register')

@@ -17,35 +17,21 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use napi::Env;
 
-use crate::config::ObjectIds;
-use crate::destination::Destination;
 use crate::engine;
 use crate::error::{LgError, LgResult};
 use crate::events;
-use crate::guard::{self, Headroom};
+use crate::guard::{self, GuardReport};
 use crate::js_thread::{self, JsThread};
 use crate::memory;
 use crate::report::announce;
-use crate::sink::{self, retain, Retain};
+use crate::request::{ObjectIds, Request, Snapshot};
+use crate::sink::{self, retain};
 use crate::writer;
-
-pub struct Request {
-    pub dest: Destination,
-    /// What asked for the snapshot (`'api'`, `'signal'`, ..., or the caller's label).
-    pub reason: String,
-    pub object_ids: ObjectIds,
-    pub headroom: Headroom,
-    /// Write one stderr line with the outcome: for triggers nobody awaits.
-    pub announce: bool,
-    /// Which of leakguard's older files to delete after this one.
-    pub retain: Retain,
-}
 
 /// Where a capture is started from. JS may run in `Js`; in `Interrupt` (a
 /// V8 interrupt or heap callback on the JS thread) no JS and no napi call
@@ -54,39 +40,6 @@ pub struct Request {
 pub enum Context<'env> {
     Js(&'env Env),
     Interrupt,
-}
-
-/// What the guard decided, for the result.
-#[derive(Clone, Debug)]
-pub struct GuardReport {
-    pub need: u64,
-    pub available: u64,
-    pub bound: String,
-    /// Extra RSS the capture used at its peak, as sampled during capture.
-    pub extra_peak: u64,
-    /// V8's count of the heap's objects, the estimate's basis.
-    pub nodes: Option<u64>,
-}
-
-/// What one completed snapshot produced and cost.
-#[derive(Clone, Debug)]
-pub struct Snapshot {
-    pub path: PathBuf,
-    pub bytes: u64,
-    pub raw_bytes: u64,
-    pub gzip: Option<u32>,
-    pub reason: String,
-    pub heap_used: u64,
-    /// How long the JS thread was blocked (take + serialize + delete).
-    pub block_ms: f64,
-    /// From the request's start to the file's rename.
-    pub total_ms: f64,
-    pub rss_before: u64,
-    pub rss_after: u64,
-    /// What was done with V8's object-id map.
-    pub object_ids: ObjectIds,
-    /// `None` when the guard is off (or had nothing to read).
-    pub guard: Option<GuardReport>,
 }
 
 /// Receives the outcome on the JS thread.

@@ -10,15 +10,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use napi::bindgen_prelude::{
-    FnArgs, FunctionCallContext, FunctionRef, JsObjectValue, Object, Unknown,
+    FnArgs, FromNapiValue, Function, FunctionCallContext, FunctionRef, JsObjectValue, Object,
+    Unknown,
 };
-use napi::{Env, JsValue, ValueType};
+use napi::{sys, Env, JsValue, ValueType};
 
-use crate::capture::{self, Context, Request, Settle};
+use crate::capture::{self, Context, Settle};
 use crate::config;
 use crate::error::LgError;
 use crate::events::{Args, Listener};
 use crate::js_thread::{self, JsThread};
+use crate::request::Request;
 
 thread_local! {
     // Per isolate: a JS function belongs to its isolate.
@@ -61,46 +63,81 @@ pub fn request(env: &Env, request: Request, settle: Settle) {
     match outcome {
         Err(e) => fail(env, pending, e),
         Ok(None) => wait(pending),
-        Ok(Some(promise)) => after(env, promise, pending),
+        Ok(Some((promise, then))) => after(env, promise, then, pending),
     }
 }
 
-/// Calls the hook: `Ok(Some(thenable))` to await, `Ok(None)` when it returned
-/// anything else, `Err` with the message of what it threw.
+type Then<'env> = Function<'env, FnArgs<(Unknown<'env>, Unknown<'env>)>, Unknown<'env>>;
+
+/// Calls the hook: `Ok(Some((thenable, its then)))` to await, `Ok(None)`
+/// when it returned anything else, `Err` with what it (or a `then` getter)
+/// threw. `then` is read once, as `await` does.
 fn call<'env>(
     env: &'env Env,
     hook: Listener<'env>,
     reason: &str,
-) -> Result<Option<Object<'env>>, String> {
+) -> Result<Option<(Object<'env>, Then<'env>)>, String> {
     let info = (|| {
         let mut info = Object::new(env)?;
         info.set_named_property("reason", reason)?;
         Ok::<_, napi::Error>(info.to_unknown())
     })()
-    .map_err(|e| e.reason)?;
+    .map_err(|e| thrown(env, e))?;
     // SAFETY: the payload outlives the call; `'static` only matches the stored type.
     let info: Unknown<'static> = unsafe { std::mem::transmute(info) };
-    let value = hook.call(FnArgs::from((info,))).map_err(|e| e.reason)?;
+    let value = hook
+        .call(FnArgs::from((info,)))
+        .map_err(|e| thrown(env, e))?;
     if value.get_type().ok() != Some(ValueType::Object) {
         return Ok(None);
     }
     let object = Object::from_raw(env.raw(), value.raw());
-    let then: Unknown = object.get_named_property("then").map_err(|e| e.reason)?;
-    Ok((then.get_type().ok() == Some(ValueType::Function)).then_some(object))
+    let then: Unknown = object
+        .get_named_property("then")
+        .map_err(|e| thrown(env, e))?;
+    if then.get_type().ok() != Some(ValueType::Function) {
+        return Ok(None);
+    }
+    // SAFETY: just checked to be a function.
+    let then = unsafe { then.cast() }.map_err(|e| thrown(env, e))?;
+    Ok(Some((object, then)))
+}
+
+/// What a failed napi call threw. An exception left pending would be thrown
+/// from the API call that made the request (`snapshot()` would throw instead
+/// of rejecting), so it is taken off the env here.
+fn thrown(env: &Env, e: napi::Error) -> String {
+    let mut pending = false;
+    // SAFETY: plain napi calls on the current env, on its thread.
+    unsafe { sys::napi_is_exception_pending(env.raw(), &mut pending) };
+    if !pending {
+        return e.reason;
+    }
+    let mut exception = std::ptr::null_mut();
+    unsafe { sys::napi_get_and_clear_last_exception(env.raw(), &mut exception) };
+    match unsafe { Unknown::from_napi_value(env.raw(), exception) } {
+        Ok(value) => describe(value),
+        Err(_) => e.reason,
+    }
 }
 
 /// `promise.then(wait, fail)`.
-fn after(env: &Env, promise: Object, pending: Pending) {
+fn after(env: &Env, promise: Object, then: Then, pending: Pending) {
     let slot = Rc::new(Cell::new(Some(pending)));
-    if let Err(e) = attach(env, promise, &slot) {
+    if let Err(e) = attach(env, promise, then, &slot) {
         // `then` threw: the request fails like a rejected hook.
         if let Some(p) = slot.take() {
-            fail(env, p, e.reason);
+            fail(env, p, thrown(env, e));
         }
     }
 }
 
-fn attach(env: &Env, promise: Object, slot: &Rc<Cell<Option<Pending>>>) -> napi::Result<()> {
+fn attach(
+    env: &Env,
+    promise: Object,
+    then: Then,
+    slot: &Rc<Cell<Option<Pending>>>,
+) -> napi::Result<()> {
     let (ok_slot, err_slot) = (Rc::clone(slot), Rc::clone(slot));
     let on_ok = env.create_function_from_closure::<Args, (), _>("leakguardDrained", move |_| {
         if let Some(p) = ok_slot.take() {
@@ -118,8 +155,6 @@ fn attach(env: &Env, promise: Object, slot: &Rc<Cell<Option<Pending>>>) -> napi:
             Ok(())
         },
     )?;
-    let then: napi::bindgen_prelude::Function<FnArgs<(Unknown, Unknown)>, Unknown> =
-        promise.get_named_property("then")?;
     then.apply(
         promise,
         FnArgs::from((on_ok.to_unknown(), on_err.to_unknown())),

@@ -14,8 +14,8 @@ use napi::bindgen_prelude::{
 };
 use napi::{sys, Env, JsValue, Result};
 
-use crate::capture::Snapshot;
 use crate::error::{Code, LgError, LgResult};
+use crate::request::Snapshot;
 use crate::SnapshotResult;
 
 pub type Args = FnArgs<(Unknown<'static>,)>;

@@ -4,9 +4,10 @@
 use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, Null, ToNapiValue, Unknown};
 use napi::{Env, JsValue, Result, ValueType};
 
-use crate::capture::{Settle, Snapshot};
+use crate::capture::Settle;
 use crate::error::{LgError, LgResult};
 use crate::process;
+use crate::request::Snapshot;
 
 type NodeArgs = FnArgs<(Unknown<'static>, Unknown<'static>)>;
 type NodeCallback = FunctionRef<NodeArgs, Unknown<'static>>;

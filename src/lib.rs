@@ -24,6 +24,8 @@ mod memory;
 mod process;
 mod promise;
 mod report;
+mod request;
+mod setup;
 mod sink;
 mod trigger;
 mod writer;
@@ -31,14 +33,14 @@ mod writer;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
 use napi::{Env, JsValue, Result};
 
-use capture::Snapshot;
 use config::SnapshotOptions;
 use error::LgResult;
+use request::Snapshot;
 
-/// Runs as the addon loads in each isolate (see `trigger::on_load`).
+/// Runs as the addon loads in each isolate (see `setup::on_load`).
 #[napi(module_exports)]
 pub fn init(_exports: napi::bindgen_prelude::Object, env: Env) -> Result<()> {
-    trigger::on_load(&env);
+    setup::on_load(&env);
     Ok(())
 }
 
@@ -123,7 +125,7 @@ impl From<Snapshot> for SnapshotResult {
 #[napi(ts_args_type = "options: ConfigureOptions")]
 pub fn configure(env: Env, options: Unknown) -> Result<()> {
     config::parse_configure(options)
-        .and_then(|options| config::configure(&env, options))
+        .and_then(|options| setup::configure(&env, options))
         .map_err(|e| e.into_napi(&env))
 }
 
@@ -135,7 +137,7 @@ pub fn configure_from_env(env: Env) -> Vec<String> {
     let vars: Vec<(String, String)> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
-    config::env::configure_from_env(&env, &vars)
+    setup::configure_from_env(&env, &vars)
 }
 
 /// Whether a snapshot is requested, draining, being taken or written in

@@ -1,4 +1,5 @@
-//! The few things leakguard reads from or says through Node's `process`.
+//! The few things leakguard reads from or says through Node's `process`,
+//! and its stderr.
 
 use napi::bindgen_prelude::{FnArgs, Function, JsObjectValue, Object, Unknown};
 use napi::{Env, Result};
@@ -36,4 +37,11 @@ pub fn emit_warning(env: &Env, warning: Unknown, code: &str) -> Result<()> {
     options.set_named_property("code", code)?;
     emit.apply(process, FnArgs::from((warning, options)))?;
     Ok(())
+}
+
+/// One line to fd 2 in one `write`: works from any thread, and while JS is
+/// stuck, when `process.stderr` could not run.
+pub fn write_stderr(line: &str) {
+    // SAFETY: a plain write of an owned buffer; a failed log line is not worth more.
+    unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
 }

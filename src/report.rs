@@ -1,22 +1,17 @@
 //! The one stderr line a snapshot nobody awaits (signal, threshold, near
 //! heap limit) leaves in the logs: where the file is, or why there is none.
-//! Written straight to fd 2 in one `write`, so it works from any thread and
-//! while JS is stuck, when `process.stderr` could not run.
+//! Written straight to fd 2 (`process::write_stderr`), so it works from any
+//! thread and while JS is stuck, when `process.stderr` could not run.
 
-use crate::capture::{Request, Snapshot};
 use crate::error::{Code, LgResult};
-use crate::trigger::REASON_NEAR_LIMIT;
+use crate::process::write_stderr;
+use crate::request::{Request, Snapshot, REASON_NEAR_LIMIT};
 
 /// Writes the line for `request` if it asks for one (`announce`).
 pub fn announce(request: &Request, outcome: &LgResult<Snapshot>) {
     if request.announce {
         write_stderr(&line(&request.reason, outcome));
     }
-}
-
-pub fn write_stderr(line: &str) {
-    // SAFETY: a plain write of an owned buffer; a failed log line is not worth more.
-    unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
 }
 
 fn line(reason: &str, outcome: &LgResult<Snapshot>) -> String {

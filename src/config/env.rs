@@ -1,17 +1,23 @@
 //! `LEAKGUARD_*` environment variables, for `node -r leakguard/register`:
 //! each becomes the same `configure()` option, checked by the same rules.
-//! A bad variable is reported with its name and skipped; the others still
-//! apply, and the app starts either way.
+//! Every bad variable is reported with its name and skipped; every valid one
+//! still applies (in a group such as the threshold's, a bad variable leaves
+//! its field at the default), and the app starts either way.
+
+use std::path::Path;
 
 use napi::bindgen_prelude::Either;
-use napi::Env;
 
+use super::rules::{self, shown, shown_name, Range};
 use super::{
-    configure, rules, ConfigureOptions, HeadroomOptions, NearHeapLimitOptions, RetainOptions,
+    signals, ConfigureOptions, HeadroomOptions, NearHeapLimitOptions, RetainOptions,
     ThresholdOptions,
 };
+use crate::guard::available;
+use crate::request::ObjectIds;
 
-/// Variables read elsewhere (engine, guard, build, `trigger::on_load`).
+/// Variables that take effect elsewhere (at load, in the guard, the engine,
+/// the build); the first two are still checked here.
 const READ_ELSEWHERE: &[&str] = &[
     "LEAKGUARD_OPTIONS",
     "LEAKGUARD_FS_ROOT",
@@ -43,151 +49,247 @@ const GROUPS: &[&[&str]] = &[
     &["LEAKGUARD_RETAIN_FILES", "LEAKGUARD_RETAIN_MB"],
 ];
 
-/// Applies every `LEAKGUARD_*` variable set; returns one message per problem.
-pub fn configure_from_env(env: &Env, vars: &[(String, String)]) -> Vec<String> {
-    let get = |name: &str| {
-        vars.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let mut problems: Vec<String> = vars
-        .iter()
-        .map(|(k, _)| k)
-        .filter(|k| k.starts_with("LEAKGUARD_"))
-        .filter(|k| !READ_ELSEWHERE.contains(&k.as_str()))
-        .filter(|k| !GROUPS.iter().any(|g| g.contains(&k.as_str())))
-        .map(|k| format!("{k}: unknown variable; leakguard reads {}", known()))
-        .collect();
-    for group in GROUPS {
-        if group.iter().all(|name| get(name).is_none()) {
-            continue;
-        }
-        let applied = options(group[0], &get)
-            .and_then(|options| configure(env, options).map_err(|e| (group[0], e.message)));
-        if let Err((name, why)) = applied {
-            let value = get(name).unwrap_or("");
-            problems.push(format!("{name}={value:?}: {why}"));
-        }
-    }
-    problems
+/// The words `LEAKGUARD_OPTIONS` knows.
+const NO_SIGNAL: &str = "nosignal";
+
+/// What the variables ask for: one `configure()` call per group set.
+pub struct FromEnv {
+    pub groups: Vec<Group>,
+    /// One message per bad or unknown variable, naming it and saying
+    /// whether it is ignored (`ignoring NAME="value": why`).
+    pub problems: Vec<String>,
 }
 
-fn known() -> String {
-    GROUPS
+/// The options one group of variables makes.
+pub struct Group {
+    pub options: ConfigureOptions<'static>,
+    /// `NAME="value"` of the variables the options came from, for the
+    /// message when they cannot be applied.
+    pub shown: String,
+}
+
+/// Reads every `LEAKGUARD_*` variable in `vars`.
+pub fn read(vars: &[(String, String)]) -> FromEnv {
+    let mut env = Vars {
+        vars,
+        problems: unknown(vars),
+        used: Vec::new(),
+    };
+    env.check_options();
+    env.check_fs_root();
+    let groups = GROUPS.iter().filter_map(|g| env.group(g)).collect();
+    FromEnv {
+        groups,
+        problems: env.problems,
+    }
+}
+
+/// Whether the load-time SIGUSR2 listener is off: `nosignal` among the
+/// comma- or space-separated words of `LEAKGUARD_OPTIONS` (any case), or
+/// anywhere in heapdump's `NODE_HEAPDUMP_OPTIONS` (as heapdump reads it).
+pub fn no_signal(leakguard_options: Option<&str>, heapdump_options: Option<&str>) -> bool {
+    leakguard_options.is_some_and(|v| words(v).any(|w| w == NO_SIGNAL))
+        || heapdump_options.is_some_and(|v| v.contains(NO_SIGNAL))
+}
+
+fn words(v: &str) -> impl Iterator<Item = String> + '_ {
+    v.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+}
+
+fn unknown(vars: &[(String, String)]) -> Vec<String> {
+    let known = GROUPS
         .iter()
         .flat_map(|g| g.iter())
         .copied()
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    vars.iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with("LEAKGUARD_"))
+        .filter(|k| !READ_ELSEWHERE.contains(&k.as_str()))
+        .filter(|k| !GROUPS.iter().any(|g| g.contains(&k.as_str())))
+        .map(|k| {
+            format!(
+                "ignoring {}: unknown variable; leakguard reads {known}",
+                shown_name(k)
+            )
+        })
+        .collect()
 }
 
-type Problem = (&'static str, String);
+struct Vars<'a> {
+    vars: &'a [(String, String)],
+    problems: Vec<String>,
+    /// The variables of the group being read that were valid.
+    used: Vec<&'static str>,
+}
 
-/// The options for the group led by `lead`, or the variable that is wrong and why.
-fn options<'a>(
-    lead: &'static str,
-    get: &impl Fn(&str) -> Option<&'a str>,
-) -> Result<ConfigureOptions<'static>, Problem> {
-    let mut o = ConfigureOptions::default();
-    let value = |name: &'static str| get(name).map(str::trim);
-    match lead {
-        "LEAKGUARD_DIR" => o.dir = value(lead).map(str::to_string),
-        "LEAKGUARD_GZIP" => {
-            o.gzip = value(lead)
-                .map(|v| match boolean(v) {
-                    Some(b) => Ok(Either::A(b)),
-                    None => number(v)
-                        .and_then(rules::gzip_level)
-                        .map(Either::B)
-                        .ok_or_else(|| (lead, format!("accepted: {}", rules::GZIP))),
-                })
-                .transpose()?
-        }
-        "LEAKGUARD_OBJECT_IDS" => o.object_ids = value(lead).map(str::to_string),
-        "LEAKGUARD_SIGNAL" => {
-            o.signal = value(lead).map(|v| match boolean(v) {
-                Some(false) => Either::A(false),
-                _ => Either::B(v.to_string()),
-            })
-        }
-        "LEAKGUARD_QUIET" => o.quiet = value(lead).map(|v| flag(lead, v)).transpose()?,
-        "LEAKGUARD_DRAIN_MS" => o.drain_ms = measure(lead, value(lead), 0.0)?,
-        "LEAKGUARD_NEAR_HEAP_LIMIT" => {
-            o.near_heap_limit = value(lead)
-                .map(|v| match boolean(v) {
-                    Some(b) => Ok(Either::A(b)),
-                    None => number(v)
-                        .and_then(rules::count)
-                        .map(|n| {
-                            Either::B(NearHeapLimitOptions {
-                                max_snapshots: Some(n),
-                            })
-                        })
-                        .ok_or_else(|| {
-                            (lead, format!("accepted: true, false, or {}", rules::COUNT))
-                        }),
-                })
-                .transpose()?
-        }
-        "LEAKGUARD_THRESHOLD_MB" => {
-            let ratio = "LEAKGUARD_THRESHOLD_RATIO";
-            let t = ThresholdOptions {
-                heap_used_mb: measure(lead, value(lead), f64::MIN_POSITIVE)?,
-                heap_used_ratio: value(ratio)
-                    .map(|v| {
-                        number(v)
-                            .and_then(rules::ratio)
-                            .ok_or_else(|| (ratio, format!("accepted: {}", rules::RATIO)))
-                    })
-                    .transpose()?,
-                cooldown_ms: measure(
-                    "LEAKGUARD_THRESHOLD_COOLDOWN_MS",
-                    value("LEAKGUARD_THRESHOLD_COOLDOWN_MS"),
-                    0.0,
-                )?,
-                max_snapshots: count("LEAKGUARD_THRESHOLD_MAX", value("LEAKGUARD_THRESHOLD_MAX"))?,
-            };
-            if t.heap_used_mb.is_none() && t.heap_used_ratio.is_none() {
-                return Err((
-                    lead,
-                    "set LEAKGUARD_THRESHOLD_MB or LEAKGUARD_THRESHOLD_RATIO to arm the threshold"
-                        .into(),
-                ));
-            }
-            o.threshold = Some(Either::B(t));
-        }
-        "LEAKGUARD_HEADROOM" => {
-            o.headroom = Some(match value(lead).map(|v| flag(lead, v)).transpose()? {
-                Some(false) => Either::A(false),
-                _ => Either::B(HeadroomOptions {
-                    limit_mb: measure(
-                        "LEAKGUARD_HEADROOM_LIMIT_MB",
-                        value("LEAKGUARD_HEADROOM_LIMIT_MB"),
-                        f64::MIN_POSITIVE,
-                    )?,
-                    reserve_mb: measure(
-                        "LEAKGUARD_HEADROOM_RESERVE_MB",
-                        value("LEAKGUARD_HEADROOM_RESERVE_MB"),
-                        0.0,
-                    )?,
-                    factor: measure(
-                        "LEAKGUARD_HEADROOM_FACTOR",
-                        value("LEAKGUARD_HEADROOM_FACTOR"),
-                        f64::MIN_POSITIVE,
-                    )?,
-                }),
-            })
-        }
-        "LEAKGUARD_RETAIN_FILES" => {
-            o.retain = Some(Either::B(RetainOptions {
-                max_files: count(lead, value(lead))?,
-                max_bytes: measure("LEAKGUARD_RETAIN_MB", value("LEAKGUARD_RETAIN_MB"), 0.0)?
-                    .map(|mb| mb * 1048576.0),
-            }))
-        }
-        _ => unreachable!("every group has a case"),
+impl<'a> Vars<'a> {
+    fn raw(&self, name: &str) -> Option<&'a str> {
+        self.vars
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
-    Ok(o)
+
+    /// `name`'s value as `parse` reads it (trimmed), if set. A bad value is
+    /// reported and reads as unset.
+    fn read<T>(
+        &mut self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let value = self.raw(name)?;
+        match parse(value.trim()) {
+            Ok(v) => {
+                self.used.push(name);
+                Some(v)
+            }
+            Err(why) => {
+                self.problem(name, &why);
+                None
+            }
+        }
+    }
+
+    /// `name` is ignored, and why.
+    fn problem(&mut self, name: &str, why: &str) {
+        let said = self.said(name, why);
+        self.problems.push(format!("ignoring {said}"));
+    }
+
+    /// `NAME="value": text`.
+    fn said(&self, name: &str, text: &str) -> String {
+        format!(
+            "{name}={}: {text}",
+            shown(self.raw(name).unwrap_or_default())
+        )
+    }
+
+    /// The options of `group`, if any of its variables is set and valid.
+    fn group(&mut self, group: &[&'static str]) -> Option<Group> {
+        if group.iter().all(|name| self.raw(name).is_none()) {
+            return None;
+        }
+        self.used.clear();
+        let options = self.options(group[0]);
+        let used = std::mem::take(&mut self.used);
+        let shown = used
+            .iter()
+            .map(|name| format!("{name}={}", shown(self.raw(name).unwrap_or_default())))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match options {
+            // Every variable set was bad, and each is reported already.
+            _ if used.is_empty() => None,
+            Ok(options) => Some(Group { options, shown }),
+            Err(why) => {
+                self.problems.push(format!("ignoring {shown}: {why}"));
+                None
+            }
+        }
+    }
+
+    /// The options for the group led by `lead`, or why the valid variables
+    /// of the group still make no option.
+    fn options(&mut self, lead: &'static str) -> Result<ConfigureOptions<'static>, String> {
+        let mut o = ConfigureOptions::default();
+        match lead {
+            "LEAKGUARD_DIR" => o.dir = self.read(lead, |v| Ok(v.to_string())),
+            "LEAKGUARD_GZIP" => o.gzip = self.read(lead, gzip),
+            "LEAKGUARD_OBJECT_IDS" => {
+                o.object_ids = self.read(lead, |v| match ObjectIds::parse(v) {
+                    Some(_) => Ok(v.to_string()),
+                    None => Err(accepted(rules::OBJECT_IDS)),
+                })
+            }
+            "LEAKGUARD_SIGNAL" => o.signal = self.read(lead, signal),
+            "LEAKGUARD_QUIET" => o.quiet = self.read(lead, flag),
+            "LEAKGUARD_DRAIN_MS" => o.drain_ms = self.read(lead, in_range(rules::MILLIS)),
+            "LEAKGUARD_NEAR_HEAP_LIMIT" => o.near_heap_limit = self.read(lead, near_heap_limit),
+            "LEAKGUARD_THRESHOLD_MB" => {
+                let t = ThresholdOptions {
+                    heap_used_mb: self.read(lead, in_range(rules::MIB_ABOVE_0)),
+                    heap_used_ratio: self.read("LEAKGUARD_THRESHOLD_RATIO", |v| {
+                        by_rule(v, rules::ratio, rules::RATIO)
+                    }),
+                    cooldown_ms: self
+                        .read("LEAKGUARD_THRESHOLD_COOLDOWN_MS", in_range(rules::MILLIS)),
+                    max_snapshots: self.read("LEAKGUARD_THRESHOLD_MAX", count),
+                };
+                if t.heap_used_mb.is_none() && t.heap_used_ratio.is_none() {
+                    return Err(
+                        "set LEAKGUARD_THRESHOLD_MB or LEAKGUARD_THRESHOLD_RATIO to arm the \
+                         threshold"
+                            .into(),
+                    );
+                }
+                o.threshold = Some(Either::B(t));
+            }
+            "LEAKGUARD_HEADROOM" => {
+                let on = self.read(lead, flag);
+                let settings = HeadroomOptions {
+                    limit_mb: self
+                        .read("LEAKGUARD_HEADROOM_LIMIT_MB", in_range(rules::MIB_ABOVE_0)),
+                    reserve_mb: self.read("LEAKGUARD_HEADROOM_RESERVE_MB", in_range(rules::MIB)),
+                    factor: self.read("LEAKGUARD_HEADROOM_FACTOR", in_range(rules::FACTOR)),
+                };
+                o.headroom = Some(match on {
+                    Some(false) => Either::A(false),
+                    _ => Either::B(settings),
+                })
+            }
+            "LEAKGUARD_RETAIN_FILES" => {
+                o.retain = Some(Either::B(RetainOptions {
+                    max_files: self.read(lead, count),
+                    max_bytes: self
+                        .read("LEAKGUARD_RETAIN_MB", in_range(rules::MIB))
+                        .map(|mb| rules::mib(mb) as f64),
+                }))
+            }
+            _ => unreachable!("every group has a case"),
+        }
+        Ok(o)
+    }
+
+    /// `LEAKGUARD_OPTIONS`: words it does not know are reported (the known
+    /// ones apply).
+    fn check_options(&mut self) {
+        let name = "LEAKGUARD_OPTIONS";
+        let Some(value) = self.raw(name) else { return };
+        let unknown: Vec<String> = words(value).filter(|w| w != NO_SIGNAL).collect();
+        if !unknown.is_empty() {
+            let why = format!(
+                "ignoring unknown word{} {}; accepted: {NO_SIGNAL} (comma-separated, any case)",
+                if unknown.len() > 1 { "s" } else { "" },
+                shown(&unknown.join(", "))
+            );
+            let said = self.said(name, &why);
+            self.problems.push(said);
+        }
+    }
+
+    /// `LEAKGUARD_FS_ROOT` with nothing to read below it silently turns the
+    /// headroom guard off: say so.
+    fn check_fs_root(&mut self) {
+        let name = "LEAKGUARD_FS_ROOT";
+        let Some(root) = self.raw(name) else { return };
+        if available::available(Path::new(root), None).is_none() {
+            let said = self.said(
+                name,
+                "no proc/meminfo or cgroup memory files below it, so the memory-headroom guard \
+                 cannot tell what memory is left and is OFF while it is set; unset it (it exists \
+                 for tests)",
+            );
+            self.problems.push(said);
+        }
+    }
+}
+
+fn accepted(what: &str) -> String {
+    format!("accepted: {what}")
 }
 
 fn boolean(v: &str) -> Option<bool> {
@@ -198,79 +300,134 @@ fn boolean(v: &str) -> Option<bool> {
     }
 }
 
-fn number(v: &str) -> Option<f64> {
-    v.parse::<f64>().ok().filter(|n| n.is_finite())
+fn flag(v: &str) -> Result<bool, String> {
+    boolean(v).ok_or_else(|| accepted("true or false"))
 }
 
-fn flag(name: &'static str, v: &str) -> Result<bool, Problem> {
-    boolean(v).ok_or_else(|| (name, "accepted: true or false".into()))
+fn by_rule<T>(v: &str, rule: impl Fn(f64) -> Option<T>, what: &str) -> Result<T, String> {
+    v.parse::<f64>()
+        .ok()
+        .and_then(rule)
+        .ok_or_else(|| accepted(what))
 }
 
-/// A number >= `min`, if the variable is set.
-fn measure(name: &'static str, v: Option<&str>, min: f64) -> Result<Option<f64>, Problem> {
-    v.map(|v| {
-        number(v).filter(|n| *n >= min).ok_or_else(|| {
-            (
-                name,
-                format!(
-                    "accepted: a number {}",
-                    if min > 0.0 { "> 0" } else { ">= 0" }
-                ),
-            )
-        })
-    })
-    .transpose()
+fn in_range(range: Range) -> impl FnOnce(&str) -> Result<f64, String> {
+    move |v| by_rule(v, |n| range.check(n), &range.accepts())
 }
 
-fn count(name: &'static str, v: Option<&str>) -> Result<Option<u32>, Problem> {
-    v.map(|v| {
-        number(v)
-            .and_then(rules::count)
-            .ok_or_else(|| (name, format!("accepted: {}", rules::COUNT)))
-    })
-    .transpose()
+fn count(v: &str) -> Result<u32, String> {
+    by_rule(v, rules::count, rules::COUNT)
+}
+
+fn gzip(v: &str) -> Result<Either<bool, u32>, String> {
+    match boolean(v) {
+        Some(b) => Ok(Either::A(b)),
+        None => by_rule(v, rules::gzip_level, rules::GZIP).map(Either::B),
+    }
+}
+
+fn signal(v: &str) -> Result<Either<bool, String>, String> {
+    match boolean(v) {
+        Some(false) => Ok(Either::A(false)),
+        _ => signals::parse(v).map(|_| Either::B(v.to_string())),
+    }
+}
+
+fn near_heap_limit(v: &str) -> Result<Either<bool, NearHeapLimitOptions>, String> {
+    match boolean(v) {
+        Some(b) => Ok(Either::A(b)),
+        None => by_rule(
+            v,
+            rules::count,
+            &format!("true, false, or {}", rules::COUNT),
+        )
+        .map(|n| {
+            Either::B(NearHeapLimitOptions {
+                max_snapshots: Some(n),
+            })
+        }),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<&'static str> {
-        let owned: Vec<(String, &'static str)> = pairs
+    fn read_vars(pairs: &[(&str, &str)]) -> FromEnv {
+        let vars: Vec<(String, String)> = pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), &*Box::leak(v.to_string().into_boxed_str())))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        move |name| owned.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+        read(&vars)
+    }
+
+    fn threshold(env: &FromEnv) -> &ThresholdOptions {
+        match env.groups.iter().find_map(|g| g.options.threshold.as_ref()) {
+            Some(Either::B(t)) => t,
+            _ => panic!("a threshold"),
+        }
     }
 
     #[test]
     fn a_threshold_needs_a_bound_and_names_the_bad_variable() {
-        let get = vars(&[("LEAKGUARD_THRESHOLD_MAX", "2")]);
-        let (name, why) = options("LEAKGUARD_THRESHOLD_MB", &get).err().unwrap();
-        assert_eq!(name, "LEAKGUARD_THRESHOLD_MB");
-        assert!(why.contains("LEAKGUARD_THRESHOLD_RATIO"));
-        let get = vars(&[("LEAKGUARD_THRESHOLD_RATIO", "1.5")]);
-        let (name, _) = options("LEAKGUARD_THRESHOLD_MB", &get).err().unwrap();
-        assert_eq!(name, "LEAKGUARD_THRESHOLD_RATIO");
-        let get = vars(&[
+        let env = read_vars(&[("LEAKGUARD_THRESHOLD_MAX", "2")]);
+        assert!(env.groups.is_empty());
+        assert!(env.problems[0].starts_with("ignoring LEAKGUARD_THRESHOLD_MAX=\"2\": set"));
+        let env = read_vars(&[("LEAKGUARD_THRESHOLD_RATIO", "1.5")]);
+        assert!(env.groups.is_empty());
+        assert_eq!(env.problems.len(), 1);
+        assert!(env.problems[0].starts_with("ignoring LEAKGUARD_THRESHOLD_RATIO=\"1.5\": accepted"));
+        let env = read_vars(&[
             ("LEAKGUARD_THRESHOLD_MB", "512"),
             ("LEAKGUARD_THRESHOLD_MAX", "2"),
         ]);
-        let t = match options("LEAKGUARD_THRESHOLD_MB", &get).unwrap().threshold {
-            Some(Either::B(t)) => t,
-            _ => panic!("a threshold"),
-        };
+        let t = threshold(&env);
         assert_eq!((t.heap_used_mb, t.max_snapshots), (Some(512.0), Some(2)));
     }
 
     #[test]
+    fn a_bad_variable_leaves_its_valid_neighbours_and_every_one_is_named() {
+        let env = read_vars(&[
+            ("LEAKGUARD_THRESHOLD_MB", "512"),
+            ("LEAKGUARD_THRESHOLD_COOLDOWN_MS", "1e300"),
+            ("LEAKGUARD_THRESHOLD_MAX", "0"),
+        ]);
+        assert_eq!(threshold(&env).heap_used_mb, Some(512.0));
+        assert_eq!(threshold(&env).cooldown_ms, None);
+        assert_eq!(env.problems.len(), 2);
+        assert!(env.problems[0].starts_with("ignoring LEAKGUARD_THRESHOLD_COOLDOWN_MS=\"1e300\""));
+        assert!(env.problems[1].starts_with("ignoring LEAKGUARD_THRESHOLD_MAX=\"0\""));
+        assert_eq!(env.groups[0].shown, "LEAKGUARD_THRESHOLD_MB=\"512\"");
+    }
+
+    #[test]
     fn gzip_and_flags_read_like_their_js_options() {
-        let gzip =
-            |v: &str| options("LEAKGUARD_GZIP", &vars(&[("LEAKGUARD_GZIP", v)])).map(|o| o.gzip);
-        assert!(matches!(gzip("true"), Ok(Some(Either::A(true)))));
-        assert!(matches!(gzip("6"), Ok(Some(Either::B(6)))));
-        assert_eq!(gzip("11").err().unwrap().0, "LEAKGUARD_GZIP");
-        let quiet = options("LEAKGUARD_QUIET", &vars(&[("LEAKGUARD_QUIET", "maybe")]));
-        assert_eq!(quiet.err().unwrap().1, "accepted: true or false");
+        let gzip = |v: &str| {
+            let env = read_vars(&[("LEAKGUARD_GZIP", v)]);
+            (
+                env.groups.into_iter().next().and_then(|g| g.options.gzip),
+                env.problems,
+            )
+        };
+        assert!(matches!(gzip("true").0, Some(Either::A(true))));
+        assert!(matches!(gzip(" 6 ").0, Some(Either::B(6))));
+        assert!(gzip("11").1[0].starts_with("ignoring LEAKGUARD_GZIP=\"11\""));
+        let quiet = read_vars(&[("LEAKGUARD_QUIET", "maybe")]);
+        assert_eq!(
+            quiet.problems,
+            ["ignoring LEAKGUARD_QUIET=\"maybe\": accepted: true or false"]
+        );
+    }
+
+    #[test]
+    fn options_are_words_in_any_case() {
+        assert!(no_signal(Some("NoSignal"), None));
+        assert!(no_signal(Some("foo, nosignal"), None));
+        assert!(!no_signal(Some("signal"), None));
+        assert!(no_signal(None, Some("--nosignal")));
+        let env = read_vars(&[("LEAKGUARD_OPTIONS", "nosignal,Bogus")]);
+        assert_eq!(env.problems.len(), 1);
+        assert!(env.problems[0].starts_with("LEAKGUARD_OPTIONS=\"nosignal,Bogus\": ignoring"));
+        assert!(env.problems[0].contains("unknown word \"bogus\""));
     }
 }

@@ -2,6 +2,10 @@
 //! options (`snapshot`). Every bad value is a `TypeError` naming the option,
 //! what it got and what it accepts; unknown option names are refused too, so
 //! a typo cannot silently fall back to a default.
+//!
+//! Values only: this module arms nothing. `setup` applies a `Configuration`
+//! (triggers, the drain hook), so triggers and capture can read the defaults
+//! without importing what arms them.
 
 use std::ffi::c_int;
 use std::path::{Path, PathBuf};
@@ -9,21 +13,21 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use napi::bindgen_prelude::{Either, Null, Unknown};
-use napi::Env;
 
 pub mod env;
 mod reader;
+pub mod rules;
+mod signals;
 use reader::Reader;
+use rules::{mib, millis, shown_path};
 
-use crate::capture::Request;
 use crate::destination::Destination;
 use crate::error::{LgError, LgResult};
 use crate::events::Listener;
 use crate::guard::Headroom;
+use crate::process;
+use crate::request::{ObjectIds, Request, REASON_API};
 use crate::sink::Retain;
-use crate::trigger::threshold::Threshold;
-use crate::trigger::{near_limit, signal, threshold, REASON_API};
-use crate::{drain, process};
 
 /// Process-wide defaults set by `configure()`.
 #[derive(Clone, Debug, Default)]
@@ -46,31 +50,15 @@ pub struct Defaults {
     pub near_heap_limit: Option<u32>,
 }
 
-/// What happens to V8's object-id map after a snapshot.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ObjectIds {
-    /// Ids stay stable across snapshots (needed to compare them); the map
-    /// costs about 50 bytes per live object from the first snapshot on.
-    #[default]
-    Keep,
-    /// The map is dropped: memory returns, but the next snapshot's ids do not
-    /// match this one's.
-    Reset,
-}
-
-impl ObjectIds {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ObjectIds::Keep => "keep",
-            ObjectIds::Reset => "reset",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [ObjectIds::Keep, ObjectIds::Reset]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-    }
+/// `threshold` configuration (when it trips: `trigger::threshold`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Threshold {
+    /// Bytes of heapUsed.
+    pub heap_used: Option<u64>,
+    /// Fraction of V8's heap limit.
+    pub heap_used_ratio: Option<f64>,
+    pub cooldown: Duration,
+    pub max_snapshots: u32,
 }
 
 static DEFAULTS: Mutex<Defaults> = Mutex::new(Defaults {
@@ -101,10 +89,26 @@ pub fn defaults() -> Defaults {
     DEFAULTS.lock().unwrap().clone()
 }
 
-/// Applies `configure()` options over the current defaults (options left
-/// out keep their value), arming or disarming triggers on the calling
-/// isolate. Nothing changes unless every option is valid here.
-pub fn configure(env: &Env, options: ConfigureOptions) -> LgResult<()> {
+/// Replaces the process-wide defaults (what `setup` does once a
+/// configuration is applied).
+pub fn store(next: Defaults) {
+    *DEFAULTS.lock().unwrap() = next;
+}
+
+/// One validated `configure()` call: the defaults it leaves, and what it
+/// sets for the triggers and the drain hook. Each `Some` is a new setting
+/// (`Some(None)`: off); `None` leaves that one as it is.
+pub struct Configuration<'env> {
+    pub defaults: Defaults,
+    pub signal: Option<Option<c_int>>,
+    pub threshold: Option<Option<Threshold>>,
+    pub near_heap_limit: Option<Option<u32>>,
+    pub before_snapshot: Option<Option<Listener<'env>>>,
+}
+
+/// Checks `configure()` options and lays them over the current defaults
+/// (options left out keep their value). Changes nothing.
+pub fn resolve(options: ConfigureOptions) -> LgResult<Configuration> {
     let process_wide = [
         ("signal", options.signal.is_some()),
         ("nearHeapLimit", options.near_heap_limit.is_some()),
@@ -134,39 +138,36 @@ pub fn configure(env: &Env, options: ConfigureOptions) -> LgResult<()> {
         next.quiet = quiet;
     }
     if let Some(ms) = options.drain_ms {
-        next.drain = Duration::from_secs_f64(ms / 1000.0);
+        next.drain = millis(ms);
     }
     if let Some(retain) = options.retain {
         next.retain = retain_config(retain);
     }
-    if let Some(signal) = options.signal {
-        next.signal = match signal {
-            Either::A(_) => None,
-            Either::B(name) => Some(signal::parse(&name).map_err(LgError::config)?),
-        };
-        signal::listen(env, next.signal)
-            .map_err(|why| LgError::capture(format!("cannot listen for the signal: {why}")))?;
-    }
-    if let Some(t) = options.threshold {
-        next.threshold = threshold_config(t);
-        threshold::arm(env, next.threshold)?;
-    }
-    if let Some(n) = options.near_heap_limit {
-        next.near_heap_limit = match n {
-            Either::A(on) => on.then_some(1),
-            Either::B(o) => Some(o.max_snapshots.unwrap_or(1)),
-        };
-        near_limit::arm(env, next.near_heap_limit)?;
-    }
-    if let Some(hook) = options.before_snapshot {
-        drain::set_hook(match hook {
+    let signal = options
+        .signal
+        .map(|signal| match signal {
+            Either::A(_) => Ok(None),
+            Either::B(name) => signals::parse(&name).map(Some).map_err(LgError::config),
+        })
+        .transpose()?;
+    let threshold = options.threshold.map(threshold_config);
+    let near_heap_limit = options.near_heap_limit.map(|n| match n {
+        Either::A(on) => on.then_some(1),
+        Either::B(o) => Some(o.max_snapshots.unwrap_or(1)),
+    });
+    next.signal = signal.unwrap_or(next.signal);
+    next.threshold = threshold.unwrap_or(next.threshold);
+    next.near_heap_limit = near_heap_limit.unwrap_or(next.near_heap_limit);
+    Ok(Configuration {
+        defaults: next,
+        signal,
+        threshold,
+        near_heap_limit,
+        before_snapshot: options.before_snapshot.map(|hook| match hook {
             Either::A(f) => Some(f),
             Either::B(Null) => None,
-        })
-        .map_err(|e| LgError::config(format!("beforeSnapshot: {}", e.reason)))?;
-    }
-    *DEFAULTS.lock().unwrap() = next;
-    Ok(())
+        }),
+    })
 }
 
 /// Process-wide defaults for every later snapshot, and the triggers.
@@ -187,7 +188,9 @@ pub struct ConfigureOptions<'env> {
     #[napi(ts_type = "'keep' | 'reset'")]
     pub object_ids: Option<String>,
     /// The memory-headroom guard (on by default): `false` turns it off, an
-    /// object replaces its settings (fields left out take their defaults).
+    /// object replaces its settings (fields left out take their defaults;
+    /// `{}` turns it back on with all defaults). `true` is refused: it would
+    /// not say whether earlier settings are kept.
     #[napi(ts_type = "HeadroomOptions | false")]
     pub headroom: Option<Either<bool, HeadroomOptions>>,
     /// The signal that takes a snapshot (main thread only): `'SIGUSR2'`
@@ -214,7 +217,8 @@ pub struct ConfigureOptions<'env> {
     /// `null` removes it. Per isolate.
     #[napi(ts_type = "((info: { reason: string }) => unknown) | null")]
     pub before_snapshot: Option<Either<Listener<'env>, Null>>,
-    /// Milliseconds to wait after `beforeSnapshot` before capturing. Default 0.
+    /// Milliseconds to wait after `beforeSnapshot` before capturing, 0 to
+    /// 2147483647 (2^31 - 1). Default 0.
     pub drain_ms: Option<f64>,
     /// Deletes leakguard's own oldest snapshots (default names only) in the
     /// snapshot's directory after each new one; `false` keeps all (default).
@@ -226,39 +230,39 @@ pub struct ConfigureOptions<'env> {
 /// `heapUsedRatio`; with both, the lower one counts.
 #[napi(object)]
 pub struct ThresholdOptions {
-    /// heapUsed in MiB.
+    /// heapUsed in MiB, > 0 and <= 2^40.
     pub heap_used_mb: Option<f64>,
     /// heapUsed as a fraction of V8's heap limit, 0 < ratio <= 1.
     pub heap_used_ratio: Option<f64>,
-    /// Minimum time between two threshold snapshots. Default 300000 (5 min).
+    /// Minimum time between two threshold snapshots in ms, 0 to 2147483647
+    /// (2^31 - 1). Default 300000 (5 min).
     pub cooldown_ms: Option<f64>,
-    /// Threshold snapshots at most, then the hook is removed. Default 3
-    /// (enough for `leakguard diff s1 s2 s3`).
+    /// Threshold snapshots at most (1 to 10^9), then the hook is removed.
+    /// Default 3 (enough for `leakguard diff s1 s2 s3`).
     pub max_snapshots: Option<u32>,
 }
 
 #[napi(object)]
 pub struct NearHeapLimitOptions {
-    /// Near-heap-limit snapshots at most. Default 1.
+    /// Near-heap-limit snapshots at most (1 to 10^9). Default 1.
     pub max_snapshots: Option<u32>,
 }
 
 #[napi(object)]
 pub struct RetainOptions {
-    /// Keep at most this many of leakguard's snapshots.
+    /// Keep at most this many of leakguard's snapshots (1 to 10^9).
     pub max_files: Option<u32>,
-    /// Keep at most this many bytes of them (the newest is always kept).
+    /// Keep at most this many bytes of them (the newest is always kept),
+    /// > 0 and <= 2^60.
     pub max_bytes: Option<f64>,
 }
 
 fn threshold_config(options: Either<bool, ThresholdOptions>) -> Option<Threshold> {
     let Either::B(o) = options else { return None };
     Some(Threshold {
-        heap_used: o.heap_used_mb.map(|mb| (mb * 1048576.0) as u64),
+        heap_used: o.heap_used_mb.map(mib),
         heap_used_ratio: o.heap_used_ratio,
-        cooldown: o
-            .cooldown_ms
-            .map_or(DEFAULT_COOLDOWN, |ms| Duration::from_secs_f64(ms / 1000.0)),
+        cooldown: o.cooldown_ms.map_or(DEFAULT_COOLDOWN, millis),
         max_snapshots: o.max_snapshots.unwrap_or(DEFAULT_THRESHOLD_SNAPSHOTS),
     })
 }
@@ -276,18 +280,18 @@ fn retain_config(options: Either<bool, RetainOptions>) -> Retain {
 /// How the guard estimates and limits what a snapshot may use.
 #[napi(object)]
 pub struct HeadroomOptions {
-    /// Extra memory a snapshot needs per byte of heapUsed. Default: a model
-    /// measured per heap shape, refined by this isolate's earlier snapshots.
+    /// Extra memory a snapshot needs per byte of heapUsed, > 0 and <= 1000.
+    /// Default: a model measured per heap shape, refined by this isolate's
+    /// earlier snapshots.
     pub factor: Option<f64>,
-    /// MiB kept free on top of the estimate (default 64).
+    /// MiB kept free on top of the estimate, 0 to 2^40 (default 64).
     pub reserve_mb: Option<f64>,
-    /// A memory limit for the whole process in MiB, used when tighter than
-    /// the cgroup's and the host's.
+    /// A memory limit for the whole process in MiB (> 0 and <= 2^40), used
+    /// when tighter than the cgroup's and the host's.
     pub limit_mb: Option<f64>,
 }
 
 fn headroom_config(options: Either<bool, HeadroomOptions>) -> Headroom {
-    let mib = |v: f64| (v * 1048576.0) as u64;
     match options {
         Either::A(enabled) => Headroom {
             enabled,
@@ -384,25 +388,6 @@ pub fn parse_snapshot(value: Option<Unknown>) -> LgResult<SnapshotOptions> {
     })
 }
 
-/// Value rules shared by JS options and `LEAKGUARD_*` variables.
-pub mod rules {
-    pub const GZIP: &str = "true, false, or an integer gzip level 1-9";
-    pub const COUNT: &str = "a whole number >= 1";
-    pub const RATIO: &str = "a fraction of the heap limit, 0 < ratio <= 1";
-
-    pub fn gzip_level(n: f64) -> Option<u32> {
-        (n.fract() == 0.0 && (1.0..=9.0).contains(&n)).then_some(n as u32)
-    }
-
-    pub fn count(n: f64) -> Option<u32> {
-        (n.fract() == 0.0 && (1.0..=1e9).contains(&n)).then_some(n as u32)
-    }
-
-    pub fn ratio(n: f64) -> Option<f64> {
-        (n > 0.0 && n <= 1.0).then_some(n)
-    }
-}
-
 /// The configured directory must exist now: a typo found at startup beats
 /// a failed snapshot during an incident.
 fn existing_dir(dir: &str) -> LgResult<PathBuf> {
@@ -411,11 +396,11 @@ fn existing_dir(dir: &str) -> LgResult<PathBuf> {
         Ok(m) if m.is_dir() => Ok(path),
         Ok(_) => Err(LgError::config(format!(
             "`dir` {} is not a directory",
-            path.display()
+            shown_path(&path)
         ))),
         Err(e) => Err(LgError::config(format!(
             "`dir` {} cannot be used: {e}; create it first",
-            path.display()
+            shown_path(&path)
         ))),
     }
 }
@@ -428,7 +413,8 @@ pub fn absolute(path: &str) -> LgResult<PathBuf> {
     }
     std::env::current_dir().map(|cwd| cwd.join(p)).map_err(|e| {
         LgError::config(format!(
-            "cannot resolve `{path}`: no current directory ({e})"
+            "cannot resolve {}: no current directory ({e})",
+            rules::shown(path)
         ))
     })
 }

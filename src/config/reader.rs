@@ -6,12 +6,11 @@ use std::borrow::Cow;
 use napi::bindgen_prelude::{Either, JsObjectValue, Null, Object, Unknown};
 use napi::{JsValue, ValueType};
 
-use super::{
-    rules, HeadroomOptions, NearHeapLimitOptions, ObjectIds, RetainOptions, ThresholdOptions,
-};
+use super::rules::{self, Range};
+use super::{signals, HeadroomOptions, NearHeapLimitOptions, RetainOptions, ThresholdOptions};
 use crate::error::{LgError, LgResult};
 use crate::events::Listener;
-use crate::trigger::signal;
+use crate::request::ObjectIds;
 
 /// Reads the properties of a JS options object with precise errors.
 pub struct Reader<'env> {
@@ -30,7 +29,7 @@ impl<'env> Reader<'env> {
         let what = what.into();
         match value.get_type().map_err(napi_failure)? {
             ValueType::Undefined | ValueType::Null => return Ok(None),
-            ValueType::Object => {}
+            ValueType::Object if !is_array(&value)? => {}
             _ => {
                 return Err(LgError::config(format!(
                     "{what} expects an options object, got {}",
@@ -95,32 +94,26 @@ impl<'env> Reader<'env> {
         };
         match string_of(&v) {
             Some(s) if ObjectIds::parse(&s).is_some() => Ok(Some(s)),
-            _ => Err(self.invalid(key, &v, "'keep' or 'reset'")),
+            _ => Err(self.invalid(key, &v, rules::OBJECT_IDS)),
         }
     }
 
     pub fn headroom(&self, key: &str) -> LgResult<Option<Either<bool, HeadroomOptions>>> {
-        let Some(v) = self.get(key)? else {
+        // `true` is refused: "on with the defaults" or "on with the settings
+        // I had"? The guard is on by default; `{}` says the former plainly.
+        const ACCEPTS: &str = "false, or { factor?, reserveMb?, limitMb? } (the guard is on by \
+                               default; use {} to turn it back on with its defaults)";
+        let Some(r) = self.nested(key, ACCEPTS, &["factor", "reserveMb", "limitMb"])? else {
             return Ok(None);
         };
-        const ACCEPTS: &str = "false, or { factor?, reserveMb?, limitMb? }";
-        match v.get_type().map_err(napi_failure)? {
-            ValueType::Boolean => Ok(Some(Either::A(unsafe { v.cast() }.map_err(napi_failure)?))),
-            ValueType::Object => {
-                let r = Reader::new(
-                    v,
-                    "configure({ headroom })",
-                    &["factor", "reserveMb", "limitMb"],
-                )?
-                .expect("an object");
-                Ok(Some(Either::B(HeadroomOptions {
-                    factor: r.number("factor", 0.0, false)?,
-                    reserve_mb: r.number("reserveMb", 0.0, true)?,
-                    limit_mb: r.number("limitMb", 0.0, false)?,
-                })))
-            }
-            _ => Err(self.invalid(key, &v, ACCEPTS)),
-        }
+        Ok(Some(match r {
+            Either::A(_) => Either::A(false),
+            Either::B(r) => Either::B(HeadroomOptions {
+                factor: r.number("factor", rules::FACTOR)?,
+                reserve_mb: r.number("reserveMb", rules::MIB)?,
+                limit_mb: r.number("limitMb", rules::MIB_ABOVE_0)?,
+            }),
+        }))
     }
 
     /// A signal name, or `false` for none.
@@ -129,7 +122,7 @@ impl<'env> Reader<'env> {
             return Ok(None);
         };
         if let Some(name) = string_of(&v) {
-            signal::parse(&name).map_err(|why| self.invalid_because(key, &why))?;
+            signals::parse(&name).map_err(|why| self.invalid_because(key, &why))?;
             return Ok(Some(Either::B(name)));
         }
         match self.boolean_of(&v) {
@@ -153,9 +146,9 @@ impl<'env> Reader<'env> {
             return Ok(Some(Either::A(false)));
         };
         let options = ThresholdOptions {
-            heap_used_mb: r.number("heapUsedMb", 0.0, false)?,
+            heap_used_mb: r.number("heapUsedMb", rules::MIB_ABOVE_0)?,
             heap_used_ratio: r.ratio("heapUsedRatio")?,
-            cooldown_ms: r.number("cooldownMs", 0.0, true)?,
+            cooldown_ms: r.number("cooldownMs", rules::MILLIS)?,
             max_snapshots: r.count("maxSnapshots")?,
         };
         if options.heap_used_mb.is_none() && options.heap_used_ratio.is_none() {
@@ -196,7 +189,7 @@ impl<'env> Reader<'env> {
             Either::A(_) => Either::A(false),
             Either::B(r) => Either::B(RetainOptions {
                 max_files: r.count("maxFiles")?,
-                max_bytes: r.number("maxBytes", 0.0, false)?,
+                max_bytes: r.number("maxBytes", rules::BYTES)?,
             }),
         }))
     }
@@ -217,7 +210,7 @@ impl<'env> Reader<'env> {
             Some(true) if accepts.starts_with("true") => return Ok(Some(Either::A(true))),
             _ => {}
         }
-        if v.get_type().map_err(napi_failure)? != ValueType::Object {
+        if v.get_type().map_err(napi_failure)? != ValueType::Object || is_array(&v)? {
             return Err(self.invalid(key, &v, accepts));
         }
         let r = Reader::new(v, format!("{}'s `{key}`", self.what), known)?.expect("an object");
@@ -245,34 +238,42 @@ impl<'env> Reader<'env> {
         }
     }
 
-    /// Milliseconds: a number >= 0.
+    /// Milliseconds (see `rules::MILLIS`).
     pub fn millis(&self, key: &str) -> LgResult<Option<f64>> {
-        self.number(key, 0.0, true)
+        self.number(key, rules::MILLIS)
     }
 
     /// A fraction in (0, 1].
     fn ratio(&self, key: &str) -> LgResult<Option<f64>> {
-        match self.number(key, 0.0, false)? {
-            Some(r) if rules::ratio(r).is_none() => Err(LgError::config(format!(
-                "invalid option `{key}` for {}: got {r} (number); accepted: {}",
-                self.what,
-                rules::RATIO
-            ))),
-            r => Ok(r),
-        }
+        self.number_by(key, rules::ratio, rules::RATIO)
     }
 
     /// A whole number >= 1.
     fn count(&self, key: &str) -> LgResult<Option<u32>> {
+        self.number_by(key, rules::count, rules::COUNT)
+    }
+
+    /// A number within `range`.
+    fn number(&self, key: &str, range: Range) -> LgResult<Option<f64>> {
+        self.number_by(key, |n| range.check(n), &range.accepts())
+    }
+
+    /// A number that `rule` accepts; `accepts` says what that is.
+    fn number_by<T>(
+        &self,
+        key: &str,
+        rule: impl Fn(f64) -> Option<T>,
+        accepts: &str,
+    ) -> LgResult<Option<T>> {
         let Some(v) = self.get(key)? else {
             return Ok(None);
         };
         let n: Option<f64> = (v.get_type().ok() == Some(ValueType::Number))
             .then(|| unsafe { v.cast() }.ok())
             .flatten();
-        match n {
-            Some(n) if rules::count(n).is_some() => Ok(rules::count(n)),
-            _ => Err(self.invalid(key, &v, rules::COUNT)),
+        match n.and_then(rule) {
+            Some(n) => Ok(Some(n)),
+            None => Err(self.invalid(key, &v, accepts)),
         }
     }
 
@@ -284,24 +285,6 @@ impl<'env> Reader<'env> {
 
     fn invalid_because(&self, key: &str, why: &str) -> LgError {
         LgError::config(format!("invalid option `{key}` for {}: {why}", self.what))
-    }
-
-    /// A finite number above `min` (or equal to it, with `inclusive`).
-    fn number(&self, key: &str, min: f64, inclusive: bool) -> LgResult<Option<f64>> {
-        let Some(v) = self.get(key)? else {
-            return Ok(None);
-        };
-        let n: Option<f64> = (v.get_type().ok() == Some(ValueType::Number))
-            .then(|| unsafe { v.cast() }.ok())
-            .flatten();
-        match n {
-            Some(n) if n.is_finite() && (n > min || (inclusive && n == min)) => Ok(Some(n)),
-            _ => Err(self.invalid(
-                key,
-                &v,
-                &format!("a number {} {min}", if inclusive { ">=" } else { ">" }),
-            )),
-        }
     }
 
     pub fn gzip(&self, key: &str) -> LgResult<Option<Either<bool, u32>>> {
@@ -335,22 +318,26 @@ fn string_of(v: &Unknown) -> Option<String> {
 fn describe(v: &Unknown) -> String {
     let ty = v.get_type().unwrap_or(ValueType::Unknown);
     match ty {
-        ValueType::String => {
-            let s = string_of(v).unwrap_or_default();
-            let short: String = s.chars().take(40).collect();
-            format!("{short:?} (string)")
-        }
+        ValueType::String => format!(
+            "{} (string)",
+            rules::shown(&string_of(v).unwrap_or_default())
+        ),
         ValueType::Number => {
             let n: f64 = unsafe { v.cast() }.unwrap_or(f64::NAN);
-            format!("{n} (number)")
+            format!("{} (number)", rules::shown_number(n))
         }
         ValueType::Boolean => {
             let b: bool = unsafe { v.cast() }.unwrap_or_default();
             format!("{b} (boolean)")
         }
         ValueType::Null => "null".to_string(),
+        ValueType::Object if is_array(v).unwrap_or(false) => "an array".to_string(),
         other => format!("a value of type {other}"),
     }
+}
+
+fn is_array(v: &Unknown) -> LgResult<bool> {
+    v.is_array().map_err(napi_failure)
 }
 
 fn napi_failure(e: napi::Error) -> LgError {

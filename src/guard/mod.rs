@@ -62,6 +62,18 @@ pub struct JsSlots {
     pub largest: u64,
 }
 
+/// What the guard decided, for the result.
+#[derive(Clone, Debug)]
+pub struct GuardReport {
+    pub need: u64,
+    pub available: u64,
+    pub bound: String,
+    /// Extra RSS the capture used at its peak, as sampled during capture.
+    pub extra_peak: u64,
+    /// V8's count of the heap's objects, the estimate's basis.
+    pub nodes: Option<u64>,
+}
+
 /// What a snapshot would need now, and what the process may still use.
 pub struct Assessment {
     pub need: u64,

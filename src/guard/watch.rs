@@ -19,8 +19,7 @@
 //! limit.
 
 use super::available::Available;
-use super::{estimate, Headroom, HeapStats, JsSlots, Refusal};
-use crate::capture::GuardReport;
+use super::{estimate, GuardReport, Headroom, HeapStats, JsSlots, Refusal};
 use crate::error::LgError;
 use crate::memory;
 

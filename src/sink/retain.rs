@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::destination::default_name_time;
-use crate::report::write_stderr;
+use crate::process::write_stderr;
 
 /// `retain` configuration; both `None` keeps everything.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! What asks for a snapshot besides the API: a signal, a heap threshold, the
 //! near-heap-limit callback. Each builds the same `Request` (from the
 //! configured defaults) and goes through `capture`, like the API does.
+//! `setup` arms them; they only read the configuration.
 
 pub mod near_limit;
 pub mod signal;
@@ -11,37 +12,12 @@ use std::ffi::c_void;
 
 use napi::{sys, Env};
 
-use crate::capture::{Request, Settle};
-use crate::config::{self, ConfigureOptions, SnapshotOptions};
+use crate::capture::Settle;
+use crate::config::{self, SnapshotOptions};
 use crate::engine::{self, Shim};
 use crate::error::{LgError, LgResult};
-use crate::{js_thread, process, report};
-use napi::bindgen_prelude::Either;
-
-pub const REASON_API: &str = "api";
-pub const REASON_SIGNAL: &str = "signal";
-pub const REASON_THRESHOLD: &str = "threshold";
-pub const REASON_NEAR_LIMIT: &str = "near-heap-limit";
-
-/// When leakguard loads on the main thread: listen on SIGUSR2, as heapdump
-/// does, unless `LEAKGUARD_OPTIONS` or heapdump's `NODE_HEAPDUMP_OPTIONS`
-/// says `nosignal`. Never fails the app's `require`: a problem is one stderr line.
-pub fn on_load(env: &Env) {
-    let opted_out = ["LEAKGUARD_OPTIONS", "NODE_HEAPDUMP_OPTIONS"]
-        .iter()
-        .filter_map(std::env::var_os)
-        .any(|v| v.to_string_lossy().contains("nosignal"));
-    if opted_out || !process::is_main_thread() {
-        return;
-    }
-    let options = ConfigureOptions {
-        signal: Some(Either::B("SIGUSR2".into())),
-        ..ConfigureOptions::default()
-    };
-    if let Err(e) = config::configure(env, options) {
-        report::write_stderr(&format!("leakguard: no SIGUSR2 snapshots: {}\n", e.message));
-    }
-}
+use crate::js_thread;
+use crate::request::Request;
 
 /// A request for a trigger nobody awaits: default destination, and one
 /// stderr line with the outcome unless `quiet`.

@@ -10,10 +10,10 @@ use std::sync::Mutex;
 
 use napi::Env;
 
-use super::REASON_NEAR_LIMIT;
 use crate::capture;
 use crate::engine::{Engine, Shim};
 use crate::error::LgResult;
+use crate::request::REASON_NEAR_LIMIT;
 
 /// Extra heap given while and after the snapshot is taken.
 const MIN_RAISE: usize = 32 << 20;

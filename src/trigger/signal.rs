@@ -25,49 +25,10 @@ use std::time::Duration;
 use napi::Env;
 
 use super::uv::{uv, UV_ASYNC, UV_SIGNAL};
-use super::REASON_SIGNAL;
 use crate::capture::{self, Context};
 use crate::engine;
 use crate::js_thread::{self, JsThread};
-
-/// Signals leakguard may listen on, and the ones it refuses with why.
-const ACCEPTED: &[(&str, c_int)] = &[
-    ("SIGUSR2", libc::SIGUSR2),
-    ("SIGHUP", libc::SIGHUP),
-    ("SIGQUIT", libc::SIGQUIT),
-    ("SIGWINCH", libc::SIGWINCH),
-    ("SIGURG", libc::SIGURG),
-    ("SIGTTIN", libc::SIGTTIN),
-    ("SIGTTOU", libc::SIGTTOU),
-    ("SIGVTALRM", libc::SIGVTALRM),
-    ("SIGXCPU", libc::SIGXCPU),
-    ("SIGXFSZ", libc::SIGXFSZ),
-    ("SIGPWR", libc::SIGPWR),
-];
-const REFUSED: &[(&str, &str)] = &[
-    ("SIGUSR1", "Node's inspector owns it"),
-    ("SIGINT", "it asks the process to stop"),
-    ("SIGTERM", "it asks the process to stop"),
-    ("SIGKILL", "it cannot be caught"),
-    ("SIGSTOP", "it cannot be caught"),
-    ("SIGPROF", "profilers own it"),
-];
-
-/// A signal name to its number, or why it is not accepted.
-pub fn parse(name: &str) -> Result<c_int, String> {
-    if let Some((_, n)) = ACCEPTED.iter().find(|(s, _)| *s == name) {
-        return Ok(*n);
-    }
-    let accepted: Vec<&str> = ACCEPTED.iter().map(|(s, _)| *s).collect();
-    let why = match REFUSED.iter().find(|(s, _)| *s == name) {
-        Some((_, why)) => format!("{name} is refused: {why}"),
-        None => format!("{name:?} is not a signal leakguard listens on"),
-    };
-    Err(format!(
-        "{why}; accepted: {}, or false",
-        accepted.join(", ")
-    ))
-}
+use crate::request::REASON_SIGNAL;
 
 /// Where a signal's request goes: the main isolate, while it lives.
 struct Target {
@@ -219,20 +180,4 @@ unsafe extern "C" fn on_control(_handle: *mut c_void) {
 
 unsafe extern "C" fn on_signal(_handle: *mut c_void, _signum: c_int) {
     let _ = std::panic::catch_unwind(raised);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refused_signals_say_why() {
-        assert_eq!(parse("SIGUSR2"), Ok(libc::SIGUSR2));
-        let e = parse("SIGUSR1").unwrap_err();
-        assert!(e.starts_with("SIGUSR1 is refused: Node's inspector owns it; accepted: SIGUSR2"));
-        assert!(parse("SIGTERM").unwrap_err().contains("stop"));
-        assert!(parse("USR2")
-            .unwrap_err()
-            .contains("\"USR2\" is not a signal"));
-    }
 }

@@ -11,22 +11,12 @@ use std::time::{Duration, Instant};
 
 use napi::Env;
 
-use super::REASON_THRESHOLD;
-use crate::capture::Snapshot;
+use crate::config::Threshold;
 use crate::engine::{self, Shim};
 use crate::error::LgResult;
+use crate::request::Snapshot;
+use crate::request::REASON_THRESHOLD;
 use crate::{drain, js_thread};
-
-/// `threshold` configuration.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Threshold {
-    /// Bytes of heapUsed.
-    pub heap_used: Option<u64>,
-    /// Fraction of V8's heap limit.
-    pub heap_used_ratio: Option<f64>,
-    pub cooldown: Duration,
-    pub max_snapshots: u32,
-}
 
 impl Threshold {
     /// The heapUsed that trips it: the lower of the two bounds set.
@@ -164,6 +154,7 @@ fn settled(_env: &Env, outcome: LgResult<Snapshot>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn the_lower_bound_trips_it() {

@@ -1,0 +1,74 @@
+//! What a trigger asks capture for, and what a snapshot produced: plain
+//! values shared by config, the triggers, capture and the reports, so that
+//! none of them has to import another for its types.
+
+use std::path::PathBuf;
+
+use crate::destination::Destination;
+use crate::guard::{GuardReport, Headroom};
+use crate::sink::Retain;
+
+pub const REASON_API: &str = "api";
+pub const REASON_SIGNAL: &str = "signal";
+pub const REASON_THRESHOLD: &str = "threshold";
+pub const REASON_NEAR_LIMIT: &str = "near-heap-limit";
+
+pub struct Request {
+    pub dest: Destination,
+    /// What asked for the snapshot (`'api'`, `'signal'`, ..., or the caller's label).
+    pub reason: String,
+    pub object_ids: ObjectIds,
+    pub headroom: Headroom,
+    /// Write one stderr line with the outcome: for triggers nobody awaits.
+    pub announce: bool,
+    /// Which of leakguard's older files to delete after this one.
+    pub retain: Retain,
+}
+
+/// What happens to V8's object-id map after a snapshot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ObjectIds {
+    /// Ids stay stable across snapshots (needed to compare them); the map
+    /// costs about 50 bytes per live object from the first snapshot on.
+    #[default]
+    Keep,
+    /// The map is dropped: memory returns, but the next snapshot's ids do not
+    /// match this one's.
+    Reset,
+}
+
+impl ObjectIds {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectIds::Keep => "keep",
+            ObjectIds::Reset => "reset",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [ObjectIds::Keep, ObjectIds::Reset]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// What one completed snapshot produced and cost.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub raw_bytes: u64,
+    pub gzip: Option<u32>,
+    pub reason: String,
+    pub heap_used: u64,
+    /// How long the JS thread was blocked (take + serialize + delete).
+    pub block_ms: f64,
+    /// From the request's start to the file's rename.
+    pub total_ms: f64,
+    pub rss_before: u64,
+    pub rss_after: u64,
+    /// What was done with V8's object-id map.
+    pub object_ids: ObjectIds,
+    /// `None` when the guard is off (or had nothing to read).
+    pub guard: Option<GuardReport>,
+}
