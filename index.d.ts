@@ -223,6 +223,11 @@ export declare function off(event: 'snapshot' | 'skipped' | 'error', listener: (
  * memory-headroom guard's `ERR_LEAKGUARD_HEADROOM` error; `'error'` with any
  * other failure. Each payload has the trigger's `reason`. Unlike an
  * EventEmitter, an `'error'` without a listener is never thrown.
+ *
+ * `'error'` also follows a `'snapshot'` for each older file that `retain`
+ * could not delete: an `ERR_LEAKGUARD_WRITE` error with that file's `path`,
+ * `syscall: 'unlink'`, `errno` and `osCode`. The snapshot itself succeeded
+ * (its promise resolves).
  */
 export declare function on(event: 'snapshot' | 'skipped' | 'error', listener: (payload: SnapshotResult | (Error & { code: string; reason: string })) => void): void
 

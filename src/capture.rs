@@ -85,6 +85,9 @@ pub struct Snapshot {
     pub object_ids: ObjectIds,
     /// `None` when the guard is off (or had nothing to read).
     pub guard: Option<GuardReport>,
+    /// Older files retention could not delete: `'error'` events after this
+    /// snapshot's own, which succeeded.
+    pub retention_failures: Vec<LgError>,
 }
 
 /// Receives the outcome on the JS thread.
@@ -267,7 +270,7 @@ fn capture(ready: Ready, request: Request, done: impl FnOnce(LgResult<Snapshot>)
     let mut queue = writer::spawn(sink, writer::STALL, move |result| {
         memory::release_free_pages();
         let rss_after = memory::rss();
-        let snapshot = result.map(|done: writer::Finished<Captured>| Snapshot {
+        let mut snapshot = result.map(|done: writer::Finished<Captured>| Snapshot {
             path: done.written.path,
             bytes: done.written.bytes,
             raw_bytes: done.raw_bytes,
@@ -280,9 +283,10 @@ fn capture(ready: Ready, request: Request, done: impl FnOnce(LgResult<Snapshot>)
             rss_after,
             object_ids: done.capture.object_ids,
             guard: done.capture.guard,
+            retention_failures: Vec::new(),
         });
-        if let Ok(s) = &snapshot {
-            retain::prune(&s.path, request.retain);
+        if let Ok(s) = &mut snapshot {
+            s.retention_failures = retain::prune(&s.path, request.retain);
         }
         announce(&request, &snapshot);
         done(snapshot);

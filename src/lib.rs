@@ -17,6 +17,7 @@ mod drain;
 mod engine;
 mod error;
 mod events;
+mod exit;
 mod guard;
 mod heapdump;
 mod js_thread;
@@ -246,6 +247,11 @@ pub fn headroom(env: Env) -> Result<Option<HeadroomCheck>> {
 /// memory-headroom guard's `ERR_LEAKGUARD_HEADROOM` error; `'error'` with any
 /// other failure. Each payload has the trigger's `reason`. Unlike an
 /// EventEmitter, an `'error'` without a listener is never thrown.
+///
+/// `'error'` also follows a `'snapshot'` for each older file that `retain`
+/// could not delete: an `ERR_LEAKGUARD_WRITE` error with that file's `path`,
+/// `syscall: 'unlink'`, `errno` and `osCode`. The snapshot itself succeeded
+/// (its promise resolves).
 #[napi(ts_args_type = "event: 'snapshot' | 'skipped' | 'error', \
                     listener: (payload: SnapshotResult | (Error & { code: string; reason: string })) => void")]
 pub fn on(env: Env, event: String, listener: Unknown) -> Result<()> {
