@@ -9,6 +9,7 @@
 
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
 use std::time::{Duration, Instant};
 
@@ -43,12 +44,17 @@ static STATE: Mutex<State> = Mutex::new(State {
 });
 static DONE: Condvar = Condvar::new();
 
+/// The process that registered the handler: a forked child inherits the
+/// state but none of the writer threads, and must not touch their files.
+static OWNER: AtomicU32 = AtomicU32::new(0);
+
 fn state() -> MutexGuard<'static, State> {
     static REGISTER: Once = Once::new();
-    // SAFETY: registers a plain function; it runs once, at exit. Should that
-    // fail (no memory), an exit mid-write leaves debris for `stale`.
-    REGISTER.call_once(|| unsafe {
-        libc::atexit(at_exit);
+    REGISTER.call_once(|| {
+        OWNER.store(std::process::id(), Ordering::Relaxed);
+        // SAFETY: registers a plain function; it runs once, at exit. Should
+        // that fail (no memory), an exit mid-write leaves debris for `stale`.
+        unsafe { libc::atexit(at_exit) };
     });
     STATE.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -102,6 +108,9 @@ pub fn in_flight(name: &CStr) -> bool {
 }
 
 extern "C" fn at_exit() {
+    if OWNER.load(Ordering::Relaxed) != std::process::id() {
+        return;
+    }
     let mut s = state();
     if s.running > 0 {
         write_stderr(&format!(
@@ -120,8 +129,8 @@ extern "C" fn at_exit() {
             .unwrap_or_else(|e| e.into_inner())
             .0;
     }
-    // Held to the end: a writer still running cannot register another file.
-    // One that renames its file meanwhile makes the unlink below a no-op.
+    // A writer still running may rename its file meanwhile: the unlink is
+    // then a no-op. No new file can start: the JS threads are gone.
     for t in &s.temps {
         if t.dir.unlink(&t.name).is_ok() {
             write_stderr(&format!(

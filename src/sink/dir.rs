@@ -105,9 +105,8 @@ impl Dir {
             return false;
         }
         let ours = unsafe { ours.assume_init() };
-        fs::metadata(&self.path).is_ok_and(|there| {
-            there.dev() == ours.st_dev && there.ino() == ours.st_ino
-        })
+        fs::metadata(&self.path)
+            .is_ok_and(|there| there.dev() == ours.st_dev && there.ino() == ours.st_ino)
     }
 
     fn raw(&self) -> libc::c_int {
