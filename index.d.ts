@@ -154,8 +154,9 @@ export interface GroupResult {
 
 /**
  * Would a snapshot fit now? The guard's numbers for this isolate, without
- * taking a snapshot; cheap enough for a readiness probe. `null` when the
- * guard is off.
+ * taking a snapshot; cheap enough for a readiness probe, so `need` is a
+ * guess from heap bytes (a snapshot decides on V8's own object count).
+ * `null` when the guard is off.
  */
 export declare function headroom(): HeadroomCheck | null
 
@@ -238,6 +239,11 @@ export declare function off(event: 'snapshot' | 'skipped' | 'error', listener: (
  * memory-headroom guard's `ERR_LEAKGUARD_HEADROOM` error; `'error'` with any
  * other failure. Each payload has the trigger's `reason`. Unlike an
  * EventEmitter, an `'error'` without a listener is never thrown.
+ *
+ * `'error'` also follows a `'snapshot'` for each older file that `retain`
+ * could not delete: an `ERR_LEAKGUARD_WRITE` error with that file's `path`,
+ * `syscall: 'unlink'`, `errno` and `osCode`. The snapshot itself succeeded
+ * (its promise resolves).
  */
 export declare function on(event: 'snapshot' | 'skipped' | 'error', listener: (payload: SnapshotResult | (Error & { code: string; reason: string })) => void): void
 
@@ -262,9 +268,11 @@ export interface RetainOptions {
  * One snapshot at a time per isolate: a call made while another snapshot is
  * being taken or written waits for it to finish, then runs.
  *
- * Every snapshot passes the memory-headroom guard first: when the estimated
- * need exceeds what the process may still use, or memory runs past that
- * while V8 builds the snapshot, nothing is written.
+ * Every snapshot passes the memory-headroom guard first: when the need
+ * estimated from V8's object count exceeds what the process may still use,
+ * V8 stops right after counting; when memory grows past the estimate while
+ * V8 builds or serializes the snapshot, it is aborted before the process's
+ * limit. Either way nothing is written.
  *
  * Rejects with an `Error` whose `code` is `'ERR_LEAKGUARD_HEADROOM'` (with
  * `phase`, `need`, `available`, `boundBy`, `heapUsed`, `rss`),

@@ -71,6 +71,8 @@ test('bad options throw a TypeError naming the option and the accepted values', 
     [() => leakguard.configure({ dir: '' }), /`dir`.*non-empty path/],
     [() => leakguard.configure(42), /options object/],
     [() => leakguard.writeSnapshot(42), /filename must be a non-empty string or a callback/],
+    [() => leakguard.writeSnapshot('a\0b'), /filename contains a NUL byte/],
+    [() => leakguard.writeSnapshot(''), /filename is empty/],
     [() => leakguard.writeSnapshot('x', 'y'), /callback must be a function/]
   ]
   for (const [fn, message] of cases) {

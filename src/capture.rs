@@ -229,7 +229,7 @@ fn capture(ready: Ready, request: Request, done: impl FnOnce(LgResult<Snapshot>)
     let mut queue = writer::spawn(sink, writer::STALL, move |result| {
         memory::release_free_pages();
         let rss_after = memory::rss();
-        let snapshot = result.map(|done: writer::Finished<Captured>| Snapshot {
+        let mut snapshot = result.map(|done: writer::Finished<Captured>| Snapshot {
             path: done.written.path,
             bytes: done.written.bytes,
             raw_bytes: done.raw_bytes,
@@ -242,9 +242,10 @@ fn capture(ready: Ready, request: Request, done: impl FnOnce(LgResult<Snapshot>)
             rss_after,
             object_ids: done.capture.object_ids,
             guard: done.capture.guard,
+            retention_failures: Vec::new(),
         });
-        if let Ok(s) = &snapshot {
-            retain::prune(&s.path, request.retain);
+        if let Ok(s) = &mut snapshot {
+            s.retention_failures = retain::prune(&s.path, request.retain);
         }
         announce(&request, &snapshot);
         done(snapshot);

@@ -1,9 +1,13 @@
 //! Where a snapshot goes: the final path, the temporary name it is written
 //! under, and the default heapdump-compatible file name.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Ends every temporary name: how leakguard's own leftovers are recognised.
+const TEMP_SUFFIX: &str = ".leakguard.tmp";
 
 #[derive(Clone, Debug)]
 pub struct Destination {
@@ -26,15 +30,57 @@ impl Destination {
         Destination { path, gzip }
     }
 
-    /// A hidden, unique sibling of the final path: same directory (so the
-    /// final rename is atomic) and never mistaken for a finished snapshot.
-    pub fn temp_path(&self) -> PathBuf {
-        static SEQ: AtomicU64 = AtomicU64::new(0);
-        let name = self.path.file_name().unwrap_or_default().to_string_lossy();
-        let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-        self.path
-            .with_file_name(format!(".{name}.{}-{seq}.tmp", std::process::id()))
+    /// The directory the file goes in and its name there; `None` when the
+    /// path ends in `..` (no file name).
+    pub fn split(&self) -> Option<(&Path, &OsStr)> {
+        let name = self.path.file_name()?;
+        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty());
+        Some((dir.unwrap_or(Path::new(".")), name))
     }
+}
+
+/// A hidden sibling name for `name`: `.<name>.<pid>.<16 hex>.leakguard.tmp`.
+/// Same directory, so the final rename is atomic; never a snapshot name
+/// (hidden, and no `.heapsnapshot` suffix), so retention never counts it; the
+/// pid tells whose it is, the random part makes it unpredictable.
+pub fn temp_name(name: &OsStr) -> String {
+    format!(
+        ".{}.{}.{:016x}{TEMP_SUFFIX}",
+        name.to_string_lossy(),
+        std::process::id(),
+        random()
+    )
+}
+
+/// The writer's pid in a name of `temp_name`'s exact pattern; `None` for any other name.
+pub fn temp_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?.strip_suffix(TEMP_SUFFIX)?;
+    let (rest, random) = rest.rsplit_once('.')?;
+    let (final_name, pid) = rest.rsplit_once('.')?;
+    let hex = |s: &str| s.len() == 16 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let digits =
+        !pid.is_empty() && !pid.starts_with('0') && pid.bytes().all(|b| b.is_ascii_digit());
+    if final_name.is_empty() || !hex(random) || !digits {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// 64 unpredictable bits from the kernel; should getrandom fail, the clock
+/// and a counter still give a unique name (`O_EXCL` and the retry catch the rest).
+fn random() -> u64 {
+    let mut bytes = [0u8; 8];
+    // SAFETY: writes at most `bytes.len()` bytes into `bytes`.
+    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if n == bytes.len() as isize {
+        return u64::from_ne_bytes(bytes);
+    }
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64;
+    nanos ^ SEQ.fetch_add(1, Ordering::Relaxed).rotate_left(40)
 }
 
 /// The time encoded in a default name (`heapdump-<s>.<us>.heapsnapshot[.gz]`):
@@ -80,6 +126,7 @@ mod tests {
             "heapdump-1.2.heapsnapshot",
             "heapdump-x.000001.heapsnapshot",
             ".heapdump-1.000001.heapsnapshot.9-0.tmp",
+            ".heapdump-1.000001.heapsnapshot.9.0123456789abcdef.leakguard.tmp",
             "heapdump-1.000001.heapsnapshot.bak",
         ] {
             assert_eq!(default_name_time(other), None, "{other}");
@@ -111,15 +158,65 @@ mod tests {
     }
 
     #[test]
-    fn temp_path_is_hidden_unique_sibling() {
-        let d = Destination::new(Path::new("/d"), Some("a.heapsnapshot"), None, UNIX_EPOCH);
-        let (a, b) = (d.temp_path(), d.temp_path());
-        assert_ne!(a, b);
-        assert_eq!(a.parent(), Some(Path::new("/d")));
-        let name = a.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(
-            name.starts_with(".a.heapsnapshot.") && name.ends_with(".tmp"),
-            "{name}"
+    fn temp_names_are_hidden_unpredictable_and_recognised() {
+        let (a, b) = (
+            temp_name(OsStr::new("a.heapsnapshot")),
+            temp_name(OsStr::new("a.heapsnapshot")),
         );
+        assert_ne!(a, b);
+        let prefix = format!(".a.heapsnapshot.{}.", std::process::id());
+        assert!(
+            a.starts_with(&prefix) && a.ends_with(".leakguard.tmp"),
+            "{a}"
+        );
+        assert_eq!(temp_pid(&a), Some(std::process::id()));
+        assert_eq!(
+            default_name_time(&a),
+            None,
+            "retention never counts a temp file"
+        );
+        let d = Destination::new(Path::new("/d"), None, None, UNIX_EPOCH);
+        let t = temp_name(d.split().unwrap().1);
+        assert_eq!(default_name_time(&t), None);
+        assert!(temp_pid(&t).is_some(), "{t}");
+    }
+
+    #[test]
+    fn only_the_exact_temp_pattern_is_recognised() {
+        assert_eq!(temp_pid(".a.1.0123456789abcdef.leakguard.tmp"), Some(1));
+        assert_eq!(
+            temp_pid(".a.b.c.42.ffffffffffffffff.leakguard.tmp"),
+            Some(42)
+        );
+        for other in [
+            ".app.heapsnapshot.1-0.tmp",
+            "a.1.0123456789abcdef.leakguard.tmp",
+            "..1.0123456789abcdef.leakguard.tmp",
+            ".a.1.0123456789abcde.leakguard.tmp",
+            ".a.1.0123456789ABCDEF.leakguard.tmp",
+            ".a.01.0123456789abcdef.leakguard.tmp",
+            ".a.x1.0123456789abcdef.leakguard.tmp",
+            ".a.99999999999.0123456789abcdef.leakguard.tmp",
+            ".a.1.0123456789abcdef.leakguard.tmp.bak",
+            ".a.1.0123456789abcdef.tmp",
+        ] {
+            assert_eq!(temp_pid(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn split_gives_directory_and_name() {
+        let d = Destination::new(
+            Path::new("/d"),
+            Some("sub/a.heapsnapshot"),
+            None,
+            UNIX_EPOCH,
+        );
+        assert_eq!(
+            d.split(),
+            Some((Path::new("/d/sub"), OsStr::new("a.heapsnapshot")))
+        );
+        let d = Destination::new(Path::new("/d"), Some(".."), None, UNIX_EPOCH);
+        assert_eq!(d.split(), None);
     }
 }

@@ -42,7 +42,8 @@ impl Code {
 pub struct LgError {
     pub code: Code,
     pub message: String,
-    /// The file the error is about (the final snapshot path).
+    /// The file the error is about (the final snapshot path; for a retention
+    /// failure, the older file that could not be deleted).
     pub path: Option<PathBuf>,
     /// The failed system call and its errno, for I/O errors.
     pub os: Option<OsCause>,
@@ -116,20 +117,49 @@ impl LgError {
 
     /// A failed system call on the snapshot file `path` (the final name).
     pub fn io(syscall: &'static str, path: &Path, err: &io::Error) -> Self {
-        let errno = err.raw_os_error();
-        let name = errno.map(errno_name).unwrap_or("EIO");
-        let hint = match name {
-            "ENOENT" => " (the directory does not exist; create it or configure another `dir`)",
-            "EACCES" | "EPERM" => " (permission denied; choose a writable `dir`)",
-            "ENOSPC" | "EDQUOT" => " (the disk is full; free space or write elsewhere)",
-            "EROFS" => " (read-only file system; choose a writable `dir`)",
-            "ENOTDIR" => " (a component of the path is not a directory)",
+        Self::io_via(syscall, path, None, err)
+    }
+
+    /// Like `io`, for a call made on the file's temporary name `temp`: the
+    /// message names both, since the final name may not exist yet.
+    pub fn io_via(
+        syscall: &'static str,
+        path: &Path,
+        temp: Option<&Path>,
+        err: &io::Error,
+    ) -> Self {
+        let hint = match err.raw_os_error().map(errno_name) {
+            Some("ENOENT") => {
+                " (the directory does not exist; create it or configure another `dir`)"
+            }
+            Some("EACCES" | "EPERM") => " (permission denied; choose a writable `dir`)",
+            Some("ENOSPC" | "EDQUOT") => " (the disk is full; free space or write elsewhere)",
+            Some("EROFS") => " (read-only file system; choose a writable `dir`)",
+            Some("ENOTDIR") => " (a component of the path is not a directory)",
             _ => "",
         };
+        let via = temp.map_or(String::new(), |t| {
+            format!(" (temporary file {})", t.display())
+        });
+        let what = format!("cannot write heap snapshot {}{via}", path.display());
+        Self::os(what, syscall, path, err, hint)
+    }
+
+    /// Retention could not delete the older snapshot `path`; the new one was written.
+    pub fn retention(path: &Path, err: &io::Error) -> Self {
+        let what = format!(
+            "retention could not delete the older snapshot {}",
+            path.display()
+        );
+        Self::os(what, "unlink", path, err, "; the new snapshot was written")
+    }
+
+    fn os(what: String, syscall: &'static str, path: &Path, err: &io::Error, hint: &str) -> Self {
+        let errno = err.raw_os_error();
+        let name = errno.map(errno_name).unwrap_or("EIO");
         let message = format!(
-            "cannot write heap snapshot {}: {syscall} failed with {name}: {}{hint}",
-            path.display(),
-            strip_os_suffix(err),
+            "{what}: {syscall} failed with {name}: {}{hint}",
+            strip_os_suffix(err)
         );
         LgError {
             path: Some(path.to_path_buf()),
@@ -148,6 +178,23 @@ impl LgError {
                     "cannot write heap snapshot {}: it exists and is not a regular file; \
                      choose a file name",
                     path.display()
+                ),
+            )
+        }
+    }
+
+    /// The snapshot's directory was moved or replaced (by a symlink, say)
+    /// while the file was written; the unfinished file was removed from it.
+    pub fn dir_replaced(path: &Path, dir: &Path) -> Self {
+        LgError {
+            path: Some(path.to_path_buf()),
+            ..Self::new(
+                Code::Write,
+                format!(
+                    "cannot write heap snapshot {}: the directory {} was moved or replaced \
+                     while the snapshot was written; the unfinished file was removed",
+                    path.display(),
+                    dir.display()
                 ),
             )
         }
@@ -228,6 +275,7 @@ pub fn errno_name(errno: i32) -> &'static str {
         libc::EPERM => "EPERM",
         libc::ENOENT => "ENOENT",
         libc::EIO => "EIO",
+        libc::EBUSY => "EBUSY",
         libc::EBADF => "EBADF",
         libc::EACCES => "EACCES",
         libc::EEXIST => "EEXIST",

@@ -1,7 +1,8 @@
 //! `leakguard.on(event, listener)`: every snapshot's outcome, whatever
 //! triggered it. `'snapshot'` gets the result; `'skipped'` gets the guard's
 //! refusal (an `ERR_LEAKGUARD_HEADROOM` error); `'error'` gets any other
-//! failure. Each payload carries the `reason` of the trigger. Unlike an
+//! failure, and, after a `'snapshot'`, each older file retention could not
+//! delete. Each payload carries the `reason` of the trigger. Unlike an
 //! EventEmitter, an `'error'` nobody listens to is not thrown: it would crash
 //! the app that leakguard is there to help.
 //!
@@ -79,14 +80,33 @@ pub fn emit(env: &Env, reason: &str, outcome: &LgResult<Snapshot>) -> Option<sys
 }
 
 fn emit_to_listeners(env: &Env, reason: &str, outcome: &LgResult<Snapshot>) -> Result<()> {
-    let event = match outcome {
-        Ok(_) => Event::Snapshot,
-        Err(LgError {
-            code: Code::Headroom,
-            ..
-        }) => Event::Skipped,
-        Err(_) => Event::Error,
+    let error = |e: &LgError| {
+        let mut error: Object = e.to_js(env)?.coerce_to_object()?;
+        error.set_named_property("reason", reason)?;
+        Ok(error.to_unknown())
     };
+    match outcome {
+        Ok(s) => {
+            call(env, Event::Snapshot, || {
+                SnapshotResult::from(s.clone()).into_unknown(env)
+            })?;
+            // The snapshot succeeded; deleting an older file did not.
+            for e in &s.retention_failures {
+                call(env, Event::Error, || error(e))?;
+            }
+            Ok(())
+        }
+        Err(e) if e.code == Code::Headroom => call(env, Event::Skipped, || error(e)),
+        Err(e) => call(env, Event::Error, || error(e)),
+    }
+}
+
+/// Calls `event`'s listeners with the payload `make` builds (only if there are any).
+fn call<'env>(
+    env: &'env Env,
+    event: Event,
+    make: impl FnOnce() -> Result<Unknown<'env>>,
+) -> Result<()> {
     // Look the listeners up first: one may add or remove listeners.
     let listeners: Vec<Listener> = LISTENERS.with_borrow(|l| {
         l.iter()
@@ -97,14 +117,7 @@ fn emit_to_listeners(env: &Env, reason: &str, outcome: &LgResult<Snapshot>) -> R
     if listeners.is_empty() {
         return Ok(());
     }
-    let payload = match outcome {
-        Ok(s) => SnapshotResult::from(s.clone()).into_unknown(env)?,
-        Err(e) => {
-            let mut error: Object = e.to_js(env)?.coerce_to_object()?;
-            error.set_named_property("reason", reason)?;
-            error.to_unknown()
-        }
-    };
+    let payload = make()?;
     for listener in listeners {
         listener.call(FnArgs::from((payload,)))?;
     }

@@ -49,8 +49,15 @@ pub fn arguments<'env>(
         (None | Some(ValueType::Undefined | ValueType::Null), _) => {}
         (Some(ValueType::String), Some(v)) => {
             let name: String = unsafe { v.cast() }.unwrap_or_default();
-            if name.is_empty() || name.contains('\0') {
-                return Err(bad("filename", v));
+            let refused = if name.is_empty() {
+                Some("is empty")
+            } else {
+                name.contains('\0').then_some("contains a NUL byte (\\0)")
+            };
+            if let Some(why) = refused {
+                return Err(LgError::config(format!(
+                    "writeSnapshot(): filename {why}; pass a file name, or a callback"
+                )));
             }
             filename = Some(name);
         }

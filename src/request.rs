@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use crate::destination::Destination;
+use crate::error::LgError;
 use crate::guard::{GuardReport, Headroom};
 use crate::sink::Retain;
 
@@ -71,4 +72,7 @@ pub struct Snapshot {
     pub object_ids: ObjectIds,
     /// `None` when the guard is off (or had nothing to read).
     pub guard: Option<GuardReport>,
+    /// Older files retention could not delete: `'error'` events after this
+    /// snapshot's own, which succeeded.
+    pub retention_failures: Vec<LgError>,
 }

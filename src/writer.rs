@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender, TrySendError};
 
 use crate::error::{LgError, LgResult};
+use crate::exit;
 use crate::sink::{Sink, Written};
 
 pub const QUEUE_CHUNKS: usize = 64;
@@ -35,7 +36,8 @@ pub struct Finished<T> {
 }
 
 /// Starts a writer thread draining into `sink`; `done` runs on that thread
-/// once the file is complete (or abandoned, with nothing left behind).
+/// once the file is complete (or abandoned, with nothing left behind). A
+/// process exit waits for the thread's whole job (see `exit`).
 pub fn spawn<T, F>(sink: Box<dyn Sink>, stall: Duration, done: F) -> ChunkSender<T>
 where
     T: Send + 'static,
@@ -44,9 +46,13 @@ where
     let (tx, rx) = bounded::<Vec<u8>>(QUEUE_CHUNKS);
     let outcome = Arc::new(Mutex::new(None));
     let shared = Arc::clone(&outcome);
+    let running = exit::Running::start();
     thread::Builder::new()
         .name("leakguard-writer".into())
-        .spawn(move || done(drain(rx, sink, &shared)))
+        .spawn(move || {
+            done(drain(rx, sink, &shared));
+            drop(running);
+        })
         .expect("cannot spawn the leakguard writer thread");
     ChunkSender {
         tx,
@@ -67,7 +73,7 @@ fn drain<T>(
         raw_bytes += chunk.len() as u64;
         if let Err(e) = sink.write_all(&chunk) {
             drop(rx); // the next push fails: serialization stops early
-            return Err(LgError::io("write", sink.path(), &e));
+            return Err(sink.paths().io_error("write", &e));
         }
     }
     let capture = outcome
@@ -126,8 +132,9 @@ impl<T> ChunkSender<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sink::Paths;
     use std::io;
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
     use std::sync::mpsc;
 
     /// A sink that records bytes, can fail writes, or block until released.
@@ -135,7 +142,7 @@ mod tests {
         bytes: Arc<Mutex<Vec<u8>>>,
         fail: bool,
         gate: Option<mpsc::Receiver<()>>,
-        path: PathBuf,
+        paths: Paths,
     }
 
     impl Write for TestSink {
@@ -155,13 +162,13 @@ mod tests {
     }
 
     impl Sink for TestSink {
-        fn path(&self) -> &Path {
-            &self.path
+        fn paths(&self) -> &Paths {
+            &self.paths
         }
         fn finish(self: Box<Self>) -> LgResult<Written> {
             let bytes = self.bytes.lock().unwrap().len() as u64;
             Ok(Written {
-                path: self.path.clone(),
+                path: self.paths.path.clone(),
                 bytes,
             })
         }
@@ -173,7 +180,10 @@ mod tests {
             bytes: bytes.clone(),
             fail,
             gate,
-            path: PathBuf::from("/t/s.heapsnapshot"),
+            paths: Paths {
+                path: PathBuf::from("/t/s.heapsnapshot"),
+                temp: PathBuf::from("/t/.s.heapsnapshot.1.0123456789abcdef.leakguard.tmp"),
+            },
         };
         (Box::new(s), bytes)
     }
@@ -227,11 +237,9 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert!(
-            err.message.contains("ENOSPC") && err.message.contains("/t/s.heapsnapshot"),
-            "{}",
-            err.message
-        );
+        for part in ["ENOSPC", "/t/s.heapsnapshot ", "/t/.s.heapsnapshot.1."] {
+            assert!(err.message.contains(part), "{part}: {}", err.message);
+        }
     }
 
     #[test]

@@ -1,66 +1,112 @@
-//! The file sink: writes under a hidden temporary name with mode 0600 (heap
-//! snapshots hold secrets), then fsyncs and renames to the final name. An
-//! unfinished sink removes its temporary file, so the final name only ever
-//! holds a complete snapshot.
+//! The file sink: writes under a hidden, unpredictable temporary name with
+//! mode 0600 (heap snapshots hold secrets), then fsyncs and renames to the
+//! final name. An unfinished sink removes its temporary file, so the final
+//! name only ever holds a complete snapshot. All of it happens relative to
+//! the directory opened once (`Dir`), and the temporary file is locked while
+//! it exists, so that `stale` can tell a live writer's file from debris.
 
-use std::fs::{self, File, OpenOptions};
+use std::ffi::{CString, OsStr};
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::{Sink, Written};
-use crate::destination::Destination;
+use super::dir::{cstring, Dir};
+use super::{stale, Paths, Sink, Written};
+use crate::destination::{self, Destination};
 use crate::error::{LgError, LgResult};
+use crate::exit::InFlight;
 
 const BUFFER: usize = 1 << 20;
+/// Names are random: a collision means something else is creating them.
+const ATTEMPTS: usize = 8;
 
 pub struct FileSink {
     out: Option<BufWriter<File>>,
-    temp: PathBuf,
-    path: PathBuf,
+    dir: Arc<Dir>,
+    temp: CString,
+    name: CString,
+    paths: Paths,
     bytes: u64,
     renamed: bool,
+    // Dropped after `drop` has removed the temporary file.
+    _in_flight: InFlight,
 }
 
 impl FileSink {
     pub fn create(dest: &Destination) -> LgResult<Self> {
-        // The rename would replace whatever is there: never a device, FIFO or directory.
-        if let Ok(meta) = fs::symlink_metadata(&dest.path) {
-            if !meta.file_type().is_file() {
-                return Err(LgError::not_a_file(&dest.path));
-            }
+        Self::create_named(dest, destination::temp_name)
+    }
+
+    /// `create` with the temporary names drawn from `temp_name`.
+    fn create_named(
+        dest: &Destination,
+        mut temp_name: impl FnMut(&OsStr) -> String,
+    ) -> LgResult<Self> {
+        let open_err = |e: io::Error| LgError::io("open", &dest.path, &e);
+        let (dir_path, name) = dest
+            .split()
+            .ok_or_else(|| LgError::not_a_file(&dest.path))?;
+        let dir = Arc::new(Dir::open(dir_path).map_err(open_err)?);
+        let final_name = cstring(name).map_err(open_err)?;
+        // The rename would replace whatever is there: never a device, FIFO, directory or symlink.
+        match dir.is_file(&final_name) {
+            Ok(Some(false)) => return Err(LgError::not_a_file(&dest.path)),
+            Ok(_) => {}
+            Err(e) => return Err(LgError::io("stat", &dest.path, &e)),
         }
-        let temp = dest.temp_path();
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)
-            .map_err(|e| LgError::io("open", &dest.path, &e))?;
-        Ok(FileSink {
-            out: Some(BufWriter::with_capacity(BUFFER, file)),
-            temp,
-            path: dest.path.clone(),
-            bytes: 0,
-            renamed: false,
-        })
+        stale::sweep(&dir);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let temp_leaf = temp_name(name);
+            let paths = Paths {
+                path: dest.path.clone(),
+                temp: dir_path.join(&temp_leaf),
+            };
+            let temp = cstring(OsStr::new(&temp_leaf)).map_err(|e| paths.io_error("open", &e))?;
+            // Registered first: from its creation on, it is known as ours.
+            let in_flight = InFlight::register(&dir, &temp, &dest.path);
+            let file = match dir.create_new(&temp, 0o600) {
+                Ok(file) => file,
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) && attempt < ATTEMPTS => continue,
+                Err(e) => return Err(paths.io_error("open", &e)),
+            };
+            // Without locks (some file systems), `stale` never removes it.
+            stale::lock(&file);
+            return Ok(FileSink {
+                out: Some(BufWriter::with_capacity(BUFFER, file)),
+                dir,
+                temp,
+                name: final_name,
+                paths,
+                bytes: 0,
+                renamed: false,
+                _in_flight: in_flight,
+            });
+        }
     }
 
     fn commit(&mut self) -> LgResult<()> {
-        let io_err = |syscall, e: &io::Error| LgError::io(syscall, &self.path, e);
         let out = self.out.take().expect("file sink finished twice");
-        let file = out.into_inner().map_err(|e| io_err("write", e.error()))?;
-        file.sync_all().map_err(|e| io_err("fsync", &e))?;
-        drop(file);
-        fs::rename(&self.temp, &self.path).map_err(|e| io_err("rename", &e))?;
-        self.renamed = true;
-        // Make the rename itself durable.
-        if let Some(dir) = self.path.parent() {
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| io_err("fsync", &e))?;
+        let file = out
+            .into_inner()
+            .map_err(|e| self.paths.io_error("write", e.error()))?;
+        file.sync_all()
+            .map_err(|e| self.paths.io_error("fsync", &e))?;
+        // Renaming in a directory that is no longer at its path would put the
+        // file somewhere the caller does not look.
+        if !self.dir.still_at_path() {
+            return Err(LgError::dir_replaced(&self.paths.path, self.dir.path()));
         }
-        Ok(())
+        self.dir
+            .rename(&self.temp, &self.name)
+            .map_err(|e| self.paths.io_error("rename", &e))?;
+        self.renamed = true;
+        drop(file); // the lock, held until the temporary name was gone
+                    // Make the rename itself durable.
+        self.dir
+            .sync()
+            .map_err(|e| LgError::io("fsync", &self.paths.path, &e))
     }
 }
 
@@ -77,14 +123,14 @@ impl Write for FileSink {
 }
 
 impl Sink for FileSink {
-    fn path(&self) -> &Path {
-        &self.path
+    fn paths(&self) -> &Paths {
+        &self.paths
     }
 
     fn finish(mut self: Box<Self>) -> LgResult<Written> {
         self.commit()?;
         Ok(Written {
-            path: self.path.clone(),
+            path: self.paths.path.clone(),
             bytes: self.bytes,
         })
     }
@@ -94,9 +140,11 @@ impl Drop for FileSink {
     fn drop(&mut self) {
         // Unfinished, or commit failed before the rename: never leave a partial file.
         if !self.renamed {
-            // into_parts drops buffered bytes instead of flushing them.
-            drop(self.out.take().map(BufWriter::into_parts));
-            let _ = fs::remove_file(&self.temp);
+            // into_parts drops buffered bytes instead of flushing them; the
+            // file (and its lock) is closed once its name is gone.
+            let out = self.out.take().map(BufWriter::into_parts);
+            let _ = self.dir.unlink(&self.temp);
+            drop(out);
         }
     }
 }
@@ -104,7 +152,9 @@ impl Drop for FileSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    use std::path::{Path, PathBuf};
     use std::time::UNIX_EPOCH;
 
     fn scratch(name: &str) -> PathBuf {
@@ -114,7 +164,7 @@ mod tests {
         dir
     }
 
-    fn entries(dir: &PathBuf) -> Vec<String> {
+    fn entries(dir: &Path) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -123,11 +173,14 @@ mod tests {
         v
     }
 
+    fn dest(dir: &Path) -> Destination {
+        Destination::new(dir, Some("a.heapsnapshot"), None, UNIX_EPOCH)
+    }
+
     #[test]
     fn finished_file_is_renamed_with_mode_0600() {
         let dir = scratch("ok");
-        let dest = Destination::new(&dir, Some("a.heapsnapshot"), None, UNIX_EPOCH);
-        let mut sink = Box::new(FileSink::create(&dest).unwrap());
+        let mut sink = Box::new(FileSink::create(&dest(&dir)).unwrap());
         sink.write_all(b"{}").unwrap();
         let written = sink.finish().unwrap();
         assert_eq!(written.bytes, 2);
@@ -140,17 +193,79 @@ mod tests {
     #[test]
     fn dropped_sink_leaves_nothing() {
         let dir = scratch("drop");
-        let dest = Destination::new(&dir, Some("a.heapsnapshot"), None, UNIX_EPOCH);
-        let mut sink = FileSink::create(&dest).unwrap();
+        let mut sink = FileSink::create(&dest(&dir)).unwrap();
         sink.write_all(b"{\"partial").unwrap();
+        assert_eq!(entries(&dir).len(), 1);
         drop(sink);
         assert!(entries(&dir).is_empty());
         fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
-    fn never_replaces_a_device_or_directory() {
-        for target in ["/dev/null", "/tmp"] {
+    fn a_taken_temporary_name_is_retried_and_left_alone() {
+        let dir = scratch("collide");
+        fs::write(dir.join(".taken"), "someone else's").unwrap();
+        let mut names = [".taken", ".free"].into_iter();
+        let sink = FileSink::create_named(&dest(&dir), |_| names.next().unwrap().into()).unwrap();
+        assert_eq!(sink.paths().temp, dir.join(".free"));
+        Box::new(sink).finish().unwrap();
+        assert_eq!(entries(&dir), vec![".taken", "a.heapsnapshot"]);
+        assert_eq!(
+            fs::read_to_string(dir.join(".taken")).unwrap(),
+            "someone else's"
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn when_every_name_is_taken_the_error_names_the_temporary_file() {
+        let dir = scratch("taken");
+        fs::write(dir.join(".taken"), "").unwrap();
+        let err = FileSink::create_named(&dest(&dir), |_| ".taken".into())
+            .err()
+            .unwrap();
+        let temp = dir.join(".taken").display().to_string();
+        assert!(
+            err.message.contains("open failed with EEXIST"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains(&format!("(temporary file {temp})")),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.path, Some(dir.join("a.heapsnapshot")));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_swapped_for_a_symlink_mid_write_gets_nothing_anywhere() {
+        let root = scratch("swap");
+        let (dir, moved, elsewhere) = (root.join("d"), root.join("d.old"), root.join("elsewhere"));
+        fs::create_dir(&dir).unwrap();
+        fs::create_dir(&elsewhere).unwrap();
+        let mut sink = Box::new(FileSink::create(&dest(&dir)).unwrap());
+        sink.write_all(b"{}").unwrap();
+        fs::rename(&dir, &moved).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &dir).unwrap();
+        let err = sink.finish().err().unwrap();
+        assert!(
+            err.message.contains("was moved or replaced"),
+            "{}",
+            err.message
+        );
+        assert!(entries(&moved).is_empty(), "{:?}", entries(&moved));
+        assert!(entries(&elsewhere).is_empty(), "{:?}", entries(&elsewhere));
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn never_replaces_a_device_directory_or_symlink() {
+        let dir = scratch("special");
+        std::os::unix::fs::symlink("/etc/hostname", dir.join("link")).unwrap();
+        let link = dir.join("link").display().to_string();
+        for target in ["/dev/null", "/tmp", &link] {
             let path = Path::new(target);
             let dest = Destination::new(
                 path.parent().unwrap(),
@@ -169,12 +284,14 @@ mod tests {
             .unwrap()
             .file_type()
             .is_char_device());
+        assert_eq!(entries(&dir), vec!["link"]);
+        fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn missing_directory_is_a_write_error_naming_the_path() {
         let dir = scratch("missing").join("nope");
-        let dest = Destination::new(&dir, Some("a.heapsnapshot"), None, UNIX_EPOCH);
+        let dest = dest(&dir);
         let err = FileSink::create(&dest).err().unwrap();
         assert!(err.message.contains("ENOENT"), "{}", err.message);
         assert!(err.message.contains(&*dest.path.to_string_lossy()));

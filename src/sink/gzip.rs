@@ -3,13 +3,12 @@
 //! queue never pushes compression time back onto the JS thread.
 
 use std::io::{self, Write};
-use std::path::Path;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::{Sink, Written};
-use crate::error::{LgError, LgResult};
+use super::{Paths, Sink, Written};
+use crate::error::LgResult;
 
 pub struct GzipSink {
     encoder: GzEncoder<Box<dyn Sink>>,
@@ -34,16 +33,16 @@ impl Write for GzipSink {
 }
 
 impl Sink for GzipSink {
-    fn path(&self) -> &Path {
-        self.encoder.get_ref().path()
+    fn paths(&self) -> &Paths {
+        self.encoder.get_ref().paths()
     }
 
     fn finish(self: Box<Self>) -> LgResult<Written> {
-        let path = self.path().to_path_buf();
+        let paths = self.paths().clone();
         let inner = self
             .encoder
             .finish()
-            .map_err(|e| LgError::io("write", &path, &e))?;
+            .map_err(|e| paths.io_error("write", &e))?;
         inner.finish()
     }
 }

@@ -1,24 +1,41 @@
 //! Where snapshot bytes go, on the writer thread. Sinks compose: a file sink
 //! at the bottom, optional stages (gzip) stacked on it.
 
+mod dir;
 mod file;
 mod gzip;
 pub mod retain;
+mod stale;
 
+pub use dir::Dir;
 pub use retain::Retain;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::PathBuf;
 
 use crate::destination::Destination;
-use crate::error::LgResult;
+use crate::error::{LgError, LgResult};
 
 /// A byte sink that either completes (`finish`) or, when dropped unfinished,
 /// leaves nothing behind.
 pub trait Sink: Write + Send {
-    /// The final path the sink's output ends up at.
-    fn path(&self) -> &Path;
+    /// Where the sink's output goes.
+    fn paths(&self) -> &Paths;
     fn finish(self: Box<Self>) -> LgResult<Written>;
+}
+
+/// The final path of a sink's file and the temporary one it is written under.
+#[derive(Clone, Debug)]
+pub struct Paths {
+    pub path: PathBuf,
+    pub temp: PathBuf,
+}
+
+impl Paths {
+    /// A failed `syscall` on the temporary file: the error names both paths.
+    pub fn io_error(&self, syscall: &'static str, err: &io::Error) -> LgError {
+        LgError::io_via(syscall, &self.path, Some(&self.temp), err)
+    }
 }
 
 /// What a finished sink produced.

@@ -2,12 +2,14 @@
 //! its directory beyond `maxFiles` / `maxBytes`. Only files with leakguard's
 //! default name (`heapdump-<s>.<us>.heapsnapshot[.gz]`) count; a file the app
 //! named itself, or anything else in the directory, is never touched. Runs on
-//! the writer thread.
+//! the writer thread; a file it cannot delete is reported (stderr, and an
+//! `'error'` event), and the new snapshot still succeeds.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::destination::default_name_time;
+use crate::error::LgError;
 use crate::process::write_stderr;
 
 /// `retain` configuration; both `None` keeps everything.
@@ -17,14 +19,14 @@ pub struct Retain {
     pub max_bytes: Option<u64>,
 }
 
-/// Deletes what `retain` does not keep, never `newest` (the file just written).
-pub fn prune(newest: &Path, retain: Retain) {
+/// Deletes what `retain` does not keep, never `newest` (the file just
+/// written); returns the deletions that failed.
+pub fn prune(newest: &Path, retain: Retain) -> Vec<LgError> {
     if retain == Retain::default() {
-        return;
+        return Vec::new();
     }
-    let Some(dir) = newest.parent() else { return };
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
+    let Some(entries) = newest.parent().and_then(|dir| fs::read_dir(dir).ok()) else {
+        return Vec::new();
     };
     let mut files: Vec<((u64, u32), PathBuf, u64)> = entries
         .flatten()
@@ -35,14 +37,18 @@ pub fn prune(newest: &Path, retain: Retain) {
         })
         .collect();
     files.sort_by_key(|f| std::cmp::Reverse(f.0)); // newest first
-    for path in doomed(&files, newest, retain) {
-        if let Err(e) = fs::remove_file(&path) {
-            write_stderr(&format!(
-                "leakguard: retention could not delete {}: {e}\n",
-                path.display()
-            ));
-        }
+    let failed: Vec<LgError> = doomed(&files, newest, retain)
+        .iter()
+        .filter_map(|path| {
+            fs::remove_file(path)
+                .err()
+                .map(|e| LgError::retention(path, &e))
+        })
+        .collect();
+    for e in &failed {
+        write_stderr(&format!("leakguard: {}\n", e.message));
     }
+    failed
 }
 
 /// From `files` (newest first): the ones past the limits, counting `newest`
