@@ -181,9 +181,9 @@ export interface HeadroomCheck {
 /** How the guard estimates and limits what a snapshot may use. */
 export interface HeadroomOptions {
   /**
-   * Extra memory a snapshot needs per byte of heapUsed, > 0 and <= 1000.
-   * Default: a model measured per heap shape, refined by this isolate's
-   * earlier snapshots.
+   * Extra memory a snapshot needs per byte of heapUsed, > 0 and <= 1000,
+   * instead of the default: an estimate from V8's count of the heap's
+   * objects, made as each snapshot starts.
    */
   factor?: number
   /** MiB kept free on top of the estimate, 0 to 2^40 (default 64). */

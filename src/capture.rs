@@ -252,18 +252,18 @@ fn capture(ready: Ready, request: Request, done: impl FnOnce(LgResult<Snapshot>)
     });
 
     let blocked = Instant::now();
-    let watched = watch.is_some();
+    let counts = watch.as_ref().is_some_and(guard::Watch::counts);
     let watch = RefCell::new(watch);
     let watching = |check: &mut dyn FnMut(&mut guard::Watch) -> bool| {
         watch.borrow_mut().as_mut().is_none_or(check)
     };
-    // With the guard on, V8 reports progress: its object count (a heap pass,
-    // BENCHMARKS.md) is what the estimate is made from.
+    // When memory is tight, V8 reports progress: its object count (a heap
+    // pass, BENCHMARKS.md) is what the guard decides on.
     let mut progress = |done, total| watching(&mut |w| w.progress(done, total));
     CAPTURING.set(true);
     let outcome = engine.write_snapshot(
-        watched.then_some(&mut progress as &mut dyn FnMut(u32, u32) -> bool),
-        &mut |chunk| watching(&mut guard::Watch::chunk) && queue.push(chunk),
+        counts.then_some(&mut progress as &mut dyn FnMut(u32, u32) -> bool),
+        &mut |chunk| watching(&mut |w| w.chunk(chunk)) && queue.push(chunk),
     );
     CAPTURING.set(false);
     let watch = watch.into_inner();

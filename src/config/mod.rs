@@ -280,9 +280,9 @@ fn retain_config(options: Either<bool, RetainOptions>) -> Retain {
 /// How the guard estimates and limits what a snapshot may use.
 #[napi(object)]
 pub struct HeadroomOptions {
-    /// Extra memory a snapshot needs per byte of heapUsed, > 0 and <= 1000.
-    /// Default: a model measured per heap shape, refined by this isolate's
-    /// earlier snapshots.
+    /// Extra memory a snapshot needs per byte of heapUsed, > 0 and <= 1000,
+    /// instead of the default: an estimate from V8's count of the heap's
+    /// objects, made as each snapshot starts.
     pub factor: Option<f64>,
     /// MiB kept free on top of the estimate, 0 to 2^40 (default 64).
     pub reserve_mb: Option<f64>,

@@ -9,6 +9,8 @@
 //! The process learns the node count cheaply: V8 counts the heap's objects
 //! before it builds the graph and reports the total through the progress
 //! callback, so the decision is made there, before any graph memory exists.
+//! The count costs a marking pass, so it is asked for only when the room is
+//! below `worst_case`, what the heap's bytes allow at most.
 //! Edges and distinct indices follow from the count and V8's heap statistics:
 //! - arrays with more than 16 Ki slots live in large-object space, one slot
 //!   per 8 bytes, and a distinct index needs an object in that slot: at most
@@ -74,10 +76,8 @@ pub fn need(config: &Headroom, heap: HeapStats, nodes: Option<u64>, slots: Optio
 
 /// What heap bytes alone allow at most: a node per 16 bytes (per 128 KiB in
 /// large-object space), every field an edge, every large slot an index.
+/// Physical, so a configured `factor` (an estimate) does not change it.
 pub fn worst_case(config: &Headroom, heap: HeapStats) -> u64 {
-    if config.factor.is_some() {
-        return need(config, heap, None, None);
-    }
     let large = heap.large.min(heap.used);
     let nodes = (heap.used - large) / 16 + large / (128 << 10) + NODE_BASELINE;
     let model = graph(heap, nodes, REGULAR_INDICES + large / 8, u64::MAX);

@@ -99,8 +99,9 @@ pub fn assess(config: &Headroom, heap: HeapStats, rss: u64) -> Option<Assessment
 /// engine reports one), or refuses it now: when not even a snapshot's fixed
 /// costs fit, or when no count will come (a configured `factor`, or the
 /// fallback engine) and the estimate from heap bytes does not fit. When the
-/// room is below the worst case heap bytes allow, `slots` is asked for what
-/// the count alone cannot tell (arrays holding the same objects many times).
+/// room is below the worst case heap bytes allow, V8 is asked to count, and
+/// `slots` for what the count alone cannot tell (arrays holding the same
+/// objects many times).
 pub fn check(
     config: &Headroom,
     heap: HeapStats,
@@ -119,10 +120,12 @@ pub fn check(
     if floor > room.bytes {
         return Err(Refusal::Floor { rss, floor_only }.error(floor, &room, heap.used));
     }
-    let slots = (room.bytes < estimate::worst_case(config, heap))
-        .then(slots)
-        .flatten();
-    Ok(Some(Watch::new(*config, heap, rss, room, slots)))
+    // With room for the worst case the heap's bytes allow, nothing needs
+    // counting: V8's count costs a marking pass (BENCHMARKS.md).
+    let worst = estimate::worst_case(config, heap);
+    let plenty = (room.bytes >= worst).then_some(worst);
+    let slots = plenty.is_none().then(slots).flatten();
+    Ok(Some(Watch::new(*config, heap, rss, room, plenty, slots)))
 }
 
 /// Why the guard stopped a snapshot.

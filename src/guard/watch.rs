@@ -2,13 +2,16 @@
 //! serializes a snapshot, so that a snapshot either completes under the
 //! process's limit or is aborted before it crosses it.
 //!
-//! V8's progress callback carries its count of the heap's objects (made
-//! after its pre-snapshot garbage collection, before any graph memory
-//! exists): the first call turns the guess into the real estimate and
-//! refuses there when it does not fit. Later calls come every 10,000 objects
-//! and once more after the graph is complete (its edge arrays included);
-//! serialization is watched from the chunk callback. Each check reads RSS
-//! (one small /proc read).
+//! When memory is tight (less room than the worst case the heap's bytes
+//! allow), V8 is asked for progress. Its callback carries V8's count of the
+//! heap's objects (made after its pre-snapshot garbage collection, before
+//! any graph memory exists): the first call turns the guess into the real
+//! estimate and refuses there when it does not fit. Later calls come every
+//! 10,000 objects and once more after the graph is complete (its edge arrays
+//! included). With room for the worst case, V8 is not asked (its count costs
+//! a marking pass), and the estimate for the result is made from the node
+//! count in the snapshot's own header. Serialization is watched from the
+//! chunk callback either way. Each check reads RSS (one small /proc read).
 //!
 //! RSS going past the estimate means something it does not model is growing:
 //! the capture is aborted once the extra RSS (or, while V8 builds the graph
@@ -36,6 +39,9 @@ pub struct Watch {
     room: Available,
     /// The estimate: a guess until V8's count arrives.
     need: u64,
+    /// With room for the worst case the heap's bytes allow: that worst case,
+    /// which the budget then uses, and V8 is not asked to count.
+    plenty: Option<u64>,
     /// V8's count of the heap's objects, once reported.
     nodes: Option<u64>,
     peak: u64,
@@ -51,11 +57,13 @@ impl Watch {
         heap: HeapStats,
         rss_before: u64,
         room: Available,
+        plenty: Option<u64>,
         slots: Option<JsSlots>,
     ) -> Self {
         Watch {
             config,
             heap,
+            plenty,
             slots,
             rss_before,
             need: estimate::need(&config, heap, None, slots),
@@ -66,6 +74,11 @@ impl Watch {
             tripped: None,
             chunks: 0,
         }
+    }
+
+    /// Whether V8 should count the objects and report progress.
+    pub fn counts(&self) -> bool {
+        self.plenty.is_none()
     }
 
     /// V8's progress callback: `false` stops the snapshot.
@@ -86,9 +99,16 @@ impl Watch {
         self.check()
     }
 
-    /// Like `check`, for the serializer's chunks: every 4th reads RSS.
-    pub fn chunk(&mut self) -> bool {
+    /// Like `check`, for the serializer's chunks: every 4th reads RSS. Without
+    /// V8's count, the first chunk's header has the node count, so the
+    /// result's estimate is the one a count would have given.
+    pub fn chunk(&mut self, bytes: &[u8]) -> bool {
         self.chunks += 1;
+        if self.chunks == 1 && self.nodes.is_none() {
+            self.nodes = header_nodes(bytes);
+            let nodes = self.nodes;
+            self.need = estimate::need(&self.config, self.heap, nodes, self.slots);
+        }
         !self.chunks.is_multiple_of(CHUNKS_PER_CHECK) || self.check()
     }
 
@@ -123,8 +143,9 @@ impl Watch {
     /// Extra RSS past which the estimate has proved wrong: the estimate plus
     /// half of the slack left above it.
     fn budget(&self) -> u64 {
-        let model = self.need.saturating_sub(self.config.reserve);
-        model.saturating_add(self.room.bytes.saturating_sub(self.need) / 2)
+        let need = self.plenty.unwrap_or(self.need);
+        let model = need.saturating_sub(self.config.reserve);
+        model.saturating_add(self.room.bytes.saturating_sub(need) / 2)
     }
 
     /// Why the capture stopped, if the watch stopped it.
@@ -146,5 +167,32 @@ impl Watch {
             extra_peak: self.peak.saturating_sub(self.rss_before),
             nodes: self.nodes,
         }
+    }
+}
+
+/// `"node_count":N` from the start of a serialized snapshot.
+fn header_nodes(bytes: &[u8]) -> Option<u64> {
+    const KEY: &[u8] = b"\"node_count\":";
+    let at = bytes.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let digits = bytes[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .take(19);
+    digits.fold(None, |n, &d| {
+        Some(n.unwrap_or(0) * 10 + u64::from(d - b'0'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_nodes;
+
+    #[test]
+    fn the_node_count_is_read_from_the_header() {
+        let head =
+            br#"{"snapshot":{"meta":{"node_fields":["type"]},"node_count":2215034,"edge_count":9"#;
+        assert_eq!(header_nodes(head), Some(2_215_034));
+        assert_eq!(header_nodes(b"{\"snapshot\":{\"node_count\":x"), None);
+        assert_eq!(header_nodes(b"{}"), None);
     }
 }
