@@ -6,6 +6,7 @@
 mod dominators;
 mod groups;
 mod json;
+mod order;
 mod paths;
 mod progress;
 mod snapshot;
@@ -80,6 +81,12 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
     });
     let (ids1, ids2) = ids?;
     let s3 = s3?;
+    s3.check_unique_ids().map_err(|e| e.in_file(files[2]))?;
+    order::check(
+        ("s1", files[0], &ids1),
+        ("s2", files[1], ids2.heap_objects()),
+    )?;
+    order::check(("s2", files[1], &ids2), ("s3", files[2], s3.heap_objects()))?;
     progress.phase("dominators");
     let d = dominators::compute(&s3);
     let leaked = |n: usize| {
@@ -100,11 +107,7 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
         })
         .collect();
     let diff = Diff {
-        nodes: [
-            ids1.0.len() as u64,
-            ids2.0.len() as u64,
-            s3.node_count() as u64,
-        ],
+        nodes: [ids1.len() as u64, ids2.len() as u64, s3.node_count() as u64],
         leaked: (0..s3.node_count())
             .filter(|&n| leaked(n) && groups::is_user_object(&s3, n))
             .count() as u64,
@@ -162,6 +165,8 @@ pub struct AnalysisError {
     /// Byte offset in the (decompressed) JSON, for format errors.
     pub offset: Option<u64>,
     pub expected: String,
+    /// A statement of its own (not "expected ..."): why files cannot be diffed.
+    pub unfit: bool,
 }
 
 impl AnalysisError {
@@ -170,6 +175,17 @@ impl AnalysisError {
             file: None,
             offset: Some(offset),
             expected: expected.to_string(),
+            unfit: false,
+        }
+    }
+
+    /// Files that are each fine but cannot be diffed; `why` says what to do.
+    pub fn unfit(why: String) -> Self {
+        AnalysisError {
+            file: None,
+            offset: None,
+            expected: why,
+            unfit: true,
         }
     }
 
@@ -181,6 +197,7 @@ impl AnalysisError {
             expected:
                 "no internal error (leakguard's analysis failed; please report it with the file)"
                     .to_string(),
+            unfit: false,
         }
     }
 
@@ -189,6 +206,7 @@ impl AnalysisError {
             file: None,
             offset: Some(offset),
             expected: format!("readable data ({e})"),
+            unfit: false,
         }
     }
 
@@ -197,6 +215,7 @@ impl AnalysisError {
             file: Some(path.to_path_buf()),
             offset: None,
             expected: format!("a readable file ({e})"),
+            unfit: false,
         }
     }
 
@@ -208,6 +227,9 @@ impl AnalysisError {
 
 impl fmt::Display for AnalysisError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.unfit {
+            return f.write_str(&self.expected);
+        }
         let file = self.file.as_deref().map(Path::display);
         match (file, self.offset) {
             (Some(file), Some(at)) => write!(f, "{file}: at byte {at}: expected {}", self.expected),
