@@ -71,19 +71,29 @@ test('a huge declared node_count is an error naming the offset, not an abort (AP
   assert.equal(status, 1)
 })
 
-test('a gzip bomb (extra zeros in "nodes") stops at the declared count, in bounded memory', () => {
-  // Concatenated gzip members: 512 copies of 1 MiB of "0," cost 512 KiB of
-  // file and would decompress to 512 MiB (~270 million values).
-  const at = text.indexOf('"nodes":[') + '"nodes":['.length
-  const zeros = zlib.gzipSync(Buffer.from('0,'.repeat(1 << 19)), { level: 9 })
-  const bomb = write('bomb.heapsnapshot.gz', Buffer.concat([
+/**
+ * A gzip bomb: the real file with 512 MiB of `fill` inserted after `marker`,
+ * as concatenated gzip members (512 copies of one 1 MiB member), ~1 MiB.
+ */
+function bomb (name, marker, fill) {
+  const at = text.indexOf(marker) + marker.length
+  const member = zlib.gzipSync(Buffer.from(fill.repeat((1 << 20) / fill.length)), { level: 9 })
+  const file = write(name, Buffer.concat([
     zlib.gzipSync(Buffer.from(text.slice(0, at), 'latin1')),
-    ...new Array(512).fill(zeros),
+    ...new Array(512).fill(member),
     zlib.gzipSync(Buffer.from(text.slice(at), 'latin1'))
   ]))
-  assert.ok(fs.statSync(bomb).size < 2 << 20)
-  const { out, hwm } = summarize([bomb])
+  assert.ok(fs.statSync(file).size < 2 << 20)
+  return file
+}
+
+test('gzip bombs: extra zeros in "nodes" stop at the declared count, a huge string is cut; memory stays bounded', () => {
+  const { out, hwm } = summarize([
+    bomb('zeros.heapsnapshot.gz', '"nodes":[', '0,'),
+    bomb('string.heapsnapshot.gz', '"strings":["', 'x')
+  ])
   assert.match(out[0], /^ERR_LEAKGUARD_ANALYSIS .*at byte \d+: expected '\]' after \d+ node values \(node_count \d+ x \d+ fields\)/)
+  assert.equal(out[1], 'ok', 'a string too long to keep is cut, not refused')
   assert.ok(hwm < 400, `peak RSS ${hwm} MiB`)
 })
 
