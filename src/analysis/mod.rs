@@ -81,18 +81,35 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
     });
     let (ids1, ids2) = ids?;
     let s3 = s3?;
-    s3.check_unique_ids().map_err(|e| e.in_file(files[2]))?;
-    order::check(
-        ("s1", files[0], &ids1),
-        ("s2", files[1], ids2.heap_objects()),
-    )?;
-    order::check(("s2", files[1], &ids2), ("s3", files[2], s3.heap_objects()))?;
     progress.phase("dominators");
-    let d = dominators::compute(&s3);
-    let leaked = |n: usize| {
-        let id = s3.node_id[n];
-        ids2.contains(id) && !ids1.contains(id)
-    };
+    // Whether s3 can follow s2 is counted in the pass that marks the leaked
+    // objects; the other checks run while the dominators are computed.
+    let (fit, leaked, d) = std::thread::scope(|scope| {
+        let others = scope.spawn(|| {
+            s3.check_unique_ids().map_err(|e| e.in_file(files[2]))?;
+            order::check(
+                ("s1", files[0], &ids1),
+                ("s2", files[1], ids2.heap_objects()),
+            )
+        });
+        let mut tally = order::Tally::new(&ids2);
+        let leaked: Vec<bool> = (0..s3.node_count())
+            .map(|n| {
+                let id = s3.node_id[n];
+                let in_s2 = ids2.type_of(id);
+                if s3.is_heap_object(n) {
+                    tally.add(in_s2, id, s3.node_type[n]);
+                }
+                in_s2.is_some() && !ids1.contains(id)
+            })
+            .collect();
+        let s3_fits = tally.verdict(("s2", files[1]), ("s3", files[2]));
+        let d = dominators::compute(&s3);
+        let others = others.join().expect("the checks do not panic");
+        (others.and(s3_fits), leaked, d)
+    });
+    fit?;
+    let leaked = |n: usize| leaked[n];
     let mut all = groups::group(&s3, &d, leaked);
     all.truncate(top);
     progress.phase("retainer paths");

@@ -22,41 +22,82 @@ const TOLERANCE: u64 = 100;
 /// Checks that `b` (heap objects' id and type) can follow `a`; the names
 /// (`s1`) and files say which they are, for the message.
 pub fn check(
-    (a_name, a_file, a): (&str, &Path, &Ids),
-    (b_name, b_file, b): (&str, &Path, impl Iterator<Item = (u32, u8)>),
+    a: (&str, &Path, &Ids),
+    b: (&str, &Path, impl Iterator<Item = (u32, u8)>),
 ) -> Result<(), AnalysisError> {
-    let newest_a = a.heap_objects().last().map_or(0, |(id, _)| id);
-    let (mut shared, mut retyped, mut new, mut older) = (0u64, 0u64, 0u64, 0u64);
-    for (id, ty) in b {
-        match a.type_of(id) {
+    let mut tally = Tally::new(a.2);
+    for (id, ty) in b.2 {
+        tally.add(a.2.type_of(id), id, ty);
+    }
+    tally.verdict((a.0, a.1), (b.0, b.1))
+}
+
+/// The newer snapshot's heap objects, counted against the older's.
+pub struct Tally {
+    newest: u32,
+    shared: u64,
+    retyped: u64,
+    new: u64,
+    older: u64,
+}
+
+impl Tally {
+    pub fn new(older: &Ids) -> Self {
+        Tally {
+            newest: older.heap_objects().last().map_or(0, |(id, _)| id),
+            shared: 0,
+            retyped: 0,
+            new: 0,
+            older: 0,
+        }
+    }
+
+    /// A heap object `id` of type `ty`; the older snapshot's type for it.
+    #[inline]
+    pub fn add(&mut self, in_older: Option<u8>, id: u32, ty: u8) {
+        match in_older {
             Some(t) => {
-                shared += 1;
-                retyped += (t != ty) as u64;
+                self.shared += 1;
+                self.retyped += (t != ty) as u64;
             }
             None => {
-                new += 1;
-                older += (id < newest_a) as u64;
+                self.new += 1;
+                self.older += (id < self.newest) as u64;
             }
         }
     }
-    if retyped * TOLERANCE > shared {
-        return Err(AnalysisError::unfit(format!(
-            "{a_name} ({}) and {b_name} ({}) are not from the same process, or object ids were \
-             reset between them (objectIds: 'reset'): {retyped} of the {shared} objects they \
-             share by id are a different kind of object in {b_name}; take all three snapshots \
-             from one process with objectIds 'keep' (the default)",
-            a_file.display(),
-            b_file.display()
-        )));
+
+    pub fn verdict(
+        &self,
+        (a_name, a_file): (&str, &Path),
+        (b_name, b_file): (&str, &Path),
+    ) -> Result<(), AnalysisError> {
+        let Tally {
+            shared,
+            retyped,
+            new,
+            older,
+            ..
+        } = *self;
+        if retyped * TOLERANCE > shared {
+            return Err(AnalysisError::unfit(format!(
+                "{a_name} ({}) and {b_name} ({}) are not from the same process, or object ids \
+                 were reset between them (objectIds: 'reset'): {retyped} of the {shared} objects \
+                 they share by id are a different kind of object in {b_name}; take all three \
+                 snapshots from one process with objectIds 'keep' (the default)",
+                a_file.display(),
+                b_file.display()
+            )));
+        }
+        if older * TOLERANCE > new {
+            return Err(AnalysisError::unfit(format!(
+                "the snapshots are out of order: {b_name} ({}) was taken before {a_name} ({}): \
+                 {older} of the {new} objects that {b_name} has and {a_name} has not are \
+                 numbered below {a_name}'s newest object; pass them oldest first (s1, s2, s3)",
+                b_file.display(),
+                a_file.display()
+            )));
+        }
+        Ok(())
     }
-    if older * TOLERANCE > new {
-        return Err(AnalysisError::unfit(format!(
-            "the snapshots are out of order: {b_name} ({}) was taken before {a_name} ({}): \
-             {older} of the {new} objects that {b_name} has and {a_name} has not are numbered \
-             below {a_name}'s newest object; pass them oldest first (s1, s2, s3)",
-            b_file.display(),
-            a_file.display()
-        )));
-    }
-    Ok(())
 }

@@ -16,6 +16,8 @@ use super::{AnalysisError, Progress};
 pub struct Snapshot {
     pub node_types: Vec<String>,
     pub edge_types: Vec<String>,
+    /// Per node type: a heap object's (see `heap_types`).
+    heap: Vec<bool>,
     /// Per node.
     pub node_type: Vec<u8>,
     pub node_name: Vec<u32>,
@@ -493,6 +495,7 @@ fn read_nodes<R: BufRead>(
     if want == Want::Graph {
         s.node_types = m.node_types.clone();
         s.edge_types = m.edge_types.clone();
+        s.heap = heap_types(&m.node_types);
         let reserve = (|| {
             s.node_type.try_reserve_exact(room)?;
             s.node_name.try_reserve_exact(room)?;
@@ -653,6 +656,7 @@ impl Snapshot {
         Snapshot {
             node_types: Vec::new(),
             edge_types: Vec::new(),
+            heap: Vec::new(),
             node_type: Vec::new(),
             node_name: Vec::new(),
             node_id: Vec::new(),
@@ -702,14 +706,9 @@ impl Snapshot {
         unique(ids.into_iter().map(u64::from), self.end)
     }
 
-    /// Heap objects' (id, type), in node order (see `Ids::heap_objects`).
-    pub fn heap_objects(&self) -> impl Iterator<Item = (u32, u8)> + '_ {
-        let heap = heap_types(&self.node_types);
-        self.node_id
-            .iter()
-            .zip(&self.node_type)
-            .map(|(&id, &t)| (id, t))
-            .filter(move |&(_, t)| heap[t as usize])
+    /// Whether a node is a heap object (see `Ids::heap_objects`).
+    pub fn is_heap_object(&self, node: usize) -> bool {
+        self.heap[self.node_type[node] as usize]
     }
 
     pub fn edge_count(&self) -> usize {
