@@ -6,7 +6,9 @@
 //! has and `a` has not is numbered above all of `a`'s. Another process, or
 //! ids reset in between, breaks the first rule (V8 then numbers by heap
 //! position, so an id lands on another object); the wrong order breaks the
-//! second. Synthetic and native nodes are left out: their ids follow other
+//! second. A later snapshot of another process that ran the same code the
+//! same way can look like this one's, so it may be reported as out of
+//! order: refused either way. Synthetic and native nodes are left out: their ids follow other
 //! rules.
 
 use std::path::Path;
@@ -91,9 +93,10 @@ impl Tally {
         }
         if older * TOLERANCE > new {
             return Err(AnalysisError::unfit(format!(
-                "the snapshots are out of order: {b_name} ({}) was taken before {a_name} ({}): \
-                 {older} of the {new} objects that {b_name} has and {a_name} has not are \
-                 numbered below {a_name}'s newest object; pass them oldest first (s1, s2, s3)",
+                "the snapshots are out of order: {b_name} ({}) was taken before {a_name} ({}), \
+                 or they are from different processes: {older} of the {new} objects that \
+                 {b_name} has and {a_name} has not are numbered below {a_name}'s newest object; \
+                 pass them oldest first (s1, s2, s3), all three from one process",
                 b_file.display(),
                 a_file.display()
             )));
