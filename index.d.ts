@@ -11,7 +11,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** Options of `analyze.summary` and `analyze.diff`. */
 export interface AnalyzeOptions {
-  /** How many constructors to list (default 10). */
+  /** How many constructors to list: a whole number 1-1000000 (default 10). */
   top?: number
   /**
    * Draw a progress bar on stderr when the analysis takes over a second

@@ -17,18 +17,18 @@ const CLI = path.join(PKG, 'bin', 'leakguard.js')
  * call); s1 after warm-up, s2 after `n` more steps, s3 after `n` more.
  * Returns the three files (s3 gzipped: both formats are read).
  */
-function snapshots (name, program, n = 2000) {
+function snapshots (name, program, n = 2000, objectIds = 'keep') {
   const dir = tmpDir(`analyze-${name}`)
   const r = runChild(`
     const leakguard = require(LG)
     ${program}
     ;(async () => {
       for (let i = 0; i < 20; i++) await step(i)
-      const s1 = (await leakguard.snapshot({ dir: ${JSON.stringify(dir)}, filename: 's1.heapsnapshot' })).path
+      const s1 = (await leakguard.snapshot({ dir: ${JSON.stringify(dir)}, filename: 's1.heapsnapshot', objectIds: '${objectIds}' })).path
       for (let i = 0; i < ${n}; i++) await step(i)
-      const s2 = (await leakguard.snapshot({ dir: ${JSON.stringify(dir)}, filename: 's2.heapsnapshot' })).path
+      const s2 = (await leakguard.snapshot({ dir: ${JSON.stringify(dir)}, filename: 's2.heapsnapshot', objectIds: '${objectIds}' })).path
       for (let i = 0; i < ${n}; i++) await step(i)
-      const s3 = (await leakguard.snapshot({ dir: ${JSON.stringify(dir)}, filename: 's3.heapsnapshot', gzip: true })).path
+      const s3 = (await leakguard.snapshot({ dir: ${JSON.stringify(dir)}, filename: 's3.heapsnapshot', gzip: true, objectIds: '${objectIds}' })).path
       console.log(JSON.stringify([s1, s2, s3]))
       process.exit(0)
     })()
@@ -126,4 +126,30 @@ test('malformed or truncated input: an error naming the byte offset, exit code 1
     try { execFileSync(process.execPath, [CLI, ...args], { stdio: 'pipe' }) } catch (e) { status = e.status }
     assert.equal(status, code, args.join(' '))
   }
+})
+
+test('diff refuses snapshots it cannot compare: another process, reset ids, the wrong order (exit code 1)', async () => {
+  const program = `
+    class Order { constructor (i) { this.i = i; this.lines = [i] } }
+    globalThis.orders = []
+    async function step (i) { orders.push(new Order(i)); ({ scratch: i }) }
+  `
+  const [a1, a2, a3] = snapshots('same', program)
+  const d = await leakguard.analyze.diff(a1, a2, a3)
+  assert.equal(d.groups[0].name, 'Order')
+  const [, , b3] = snapshots('other', program)
+  // Another process that ran the same code the same way numbers the same
+  // objects alike: its later snapshot may then look newer, not foreign.
+  await assert.rejects(leakguard.analyze.diff(b3, a2, a3), (e) => e.code === 'ERR_LEAKGUARD_ANALYSIS' && (
+    /^leakguard: s1 \(.*s3\.heapsnapshot\.gz\) and s2 \(.*s2\.heapsnapshot\) are not from the same process, or object ids were reset between them \(objectIds: 'reset'\): \d+ of the \d+ objects .*; take all three snapshots from one process with objectIds 'keep'/.test(e.message) ||
+    /^leakguard: the snapshots are out of order: s2 \(.*\) was taken before s1 \(.*s3\.heapsnapshot\.gz\), or they are from different processes: .*all three from one process$/.test(e.message)), String)
+  const [r1, r2, r3] = snapshots('reset', program, 2000, 'reset')
+  await assert.rejects(leakguard.analyze.diff(r1, r2, r3), /s1 .* and s2 .* are not from the same process, or object ids were reset/)
+  await assert.rejects(leakguard.analyze.diff(a3, a2, a1), /the snapshots are out of order: s2 \(.*s2\.heapsnapshot\) was taken before s1 \(.*s3\.heapsnapshot\.gz\), or they are from different processes: \d+ of the \d+ objects that s2 has and s1 has not are numbered below s1's newest object; pass them oldest first/)
+  await assert.rejects(leakguard.analyze.diff(a1, a3, a2), /out of order: s3 .* was taken before s2/)
+  let status = 0
+  let stderr = ''
+  try { execFileSync(process.execPath, [CLI, 'diff', a3, a2, a1], { stdio: 'pipe' }) } catch (e) { ({ status, stderr } = e) }
+  assert.equal(status, 1)
+  assert.match(String(stderr), /out of order/)
 })

@@ -20,7 +20,7 @@ function parseArgs (argv) {
     if (a === '--json') args.json = true
     else if (a === '--top') {
       args.top = Number(argv[++i])
-      if (!Number.isInteger(args.top) || args.top < 1) throw new Error('--top needs a whole number >= 1')
+      if (!Number.isInteger(args.top) || args.top < 1 || args.top > 1e6) throw new Error('--top needs a whole number 1-1000000')
     } else if (a === '-h' || a === '--help') args.help = true
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`)
     else if (!args.command) args.command = a

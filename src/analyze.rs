@@ -3,18 +3,18 @@
 
 use std::path::PathBuf;
 
-use napi::bindgen_prelude::{ToNapiValue, Unknown};
-use napi::{Env, Result};
+use napi::bindgen_prelude::{JsObjectValue, Object, ToNapiValue, Unknown};
+use napi::{Env, JsValue, Result, ValueType};
 
 use crate::analysis::{self, AnalysisError, Group, Progress};
-use crate::error::LgError;
+use crate::error::{LgError, LgResult};
 use crate::js_thread;
 use crate::promise;
 
 /// Options of `analyze.summary` and `analyze.diff`.
 #[napi(object)]
 pub struct AnalyzeOptions {
-    /// How many constructors to list (default 10).
+    /// How many constructors to list: a whole number 1-1000000 (default 10).
     pub top: Option<u32>,
     /// Draw a progress bar on stderr when the analysis takes over a second
     /// (default false; the CLI turns it on for terminals).
@@ -86,14 +86,15 @@ impl From<Group> for GroupResult {
     ts_args_type = "file: string, options?: AnalyzeOptions",
     ts_return_type = "Promise<SummaryResult>"
 )]
-pub fn summary(
-    env: Env,
-    file: String,
-    options: Option<AnalyzeOptions>,
-) -> Result<Unknown<'static>> {
-    let (top, progress) = settings(options);
-    off_thread(&env, move || {
-        analysis::summary(&PathBuf::from(file), top, &progress).map(|s| SummaryResult {
+pub fn summary(env: Env, file: Unknown, options: Option<Unknown>) -> Result<Unknown<'static>> {
+    let args = (|| {
+        Ok((
+            path("analyze.summary()", "file", &file)?,
+            settings("analyze.summary()", options)?,
+        ))
+    })();
+    off_thread(&env, args, move |(file, (top, progress))| {
+        analysis::summary(&file, top, &progress).map(|s| SummaryResult {
             nodes: s.nodes as f64,
             edges: s.edges as f64,
             total_size: s.total_size as f64,
@@ -114,14 +115,21 @@ pub fn summary(
 )]
 pub fn diff(
     env: Env,
-    s1: String,
-    s2: String,
-    s3: String,
-    options: Option<AnalyzeOptions>,
+    s1: Unknown,
+    s2: Unknown,
+    s3: Unknown,
+    options: Option<Unknown>,
 ) -> Result<Unknown<'static>> {
-    let (top, progress) = settings(options);
-    off_thread(&env, move || {
-        let files = [PathBuf::from(s1), PathBuf::from(s2), PathBuf::from(s3)];
+    const CALL: &str = "analyze.diff()";
+    let args = (|| {
+        let files = [
+            path(CALL, "s1", &s1)?,
+            path(CALL, "s2", &s2)?,
+            path(CALL, "s3", &s3)?,
+        ];
+        Ok((files, settings(CALL, options)?))
+    })();
+    off_thread(&env, args, move |(files, (top, progress))| {
         analysis::diff([&files[0], &files[1], &files[2]], top, &progress).map(|d| DiffResult {
             nodes: d.nodes.iter().map(|&n| n as f64).collect(),
             leaked: d.leaked as f64,
@@ -140,25 +148,117 @@ pub fn diff(
     })
 }
 
-fn settings(options: Option<AnalyzeOptions>) -> (usize, Progress) {
-    let top = options.as_ref().and_then(|o| o.top).unwrap_or(10) as usize;
-    let progress = options.and_then(|o| o.progress).unwrap_or(false);
-    (top, Progress::new(progress))
+/// At most this many groups are listed: more is not a summary.
+const MAX_TOP: f64 = 1e6;
+
+/// A file argument: a non-empty path string.
+fn path(call: &str, name: &str, v: &Unknown) -> LgResult<PathBuf> {
+    let s = (v.get_type().ok() == Some(ValueType::String))
+        .then(|| unsafe { v.cast::<String>() }.ok())
+        .flatten();
+    match s {
+        Some(s) if !s.is_empty() && !s.contains('\0') => Ok(PathBuf::from(s)),
+        _ => Err(LgError::config(format!(
+            "{call} expects `{name}` to be a snapshot's path (a non-empty string), got {}",
+            describe(v)
+        ))),
+    }
 }
 
-/// Runs `work` on a new thread; its outcome settles the returned promise.
-fn off_thread<T: ToNapiValue + Send + 'static>(
+/// `analyze.*`'s options, checked: unknown names and bad values are
+/// `ERR_LEAKGUARD_CONFIG` errors naming the option, as `configure()`'s are.
+fn settings(call: &str, options: Option<Unknown>) -> LgResult<(usize, Progress)> {
+    let invalid = |key: &str, v: &Unknown, accepts: &str| {
+        LgError::config(format!(
+            "invalid option `{key}` for {call}: got {}; accepted: {accepts}",
+            describe(v)
+        ))
+    };
+    let failure = |e: napi::Error| LgError::config(format!("cannot read options: {}", e.reason));
+    let mut o = AnalyzeOptions {
+        top: None,
+        progress: None,
+    };
+    let given =
+        options.filter(|v| !matches!(v.get_type(), Ok(ValueType::Undefined | ValueType::Null)));
+    if let Some(v) = given {
+        if v.get_type().map_err(failure)? != ValueType::Object {
+            return Err(LgError::config(format!(
+                "{call} expects an options object, got {}",
+                describe(&v)
+            )));
+        }
+        let object = Object::from_raw(v.value().env, v.raw());
+        for key in Object::keys(&object).map_err(failure)? {
+            if key != "top" && key != "progress" {
+                return Err(LgError::config(format!(
+                    "unknown option `{key}` for {call}; accepted options: top, progress"
+                )));
+            }
+        }
+        let get = |key: &str| -> LgResult<Option<Unknown>> {
+            let v: Unknown = object.get_named_property(key).map_err(failure)?;
+            Ok((v.get_type().map_err(failure)? != ValueType::Undefined).then_some(v))
+        };
+        if let Some(v) = get("top")? {
+            let n = number(&v).filter(|n| n.fract() == 0.0 && (1.0..=MAX_TOP).contains(n));
+            o.top = Some(n.ok_or_else(|| invalid("top", &v, "a whole number 1-1000000"))? as u32);
+        }
+        if let Some(v) = get("progress")? {
+            let b = (v.get_type().ok() == Some(ValueType::Boolean))
+                .then(|| unsafe { v.cast::<bool>() }.ok())
+                .flatten();
+            o.progress = Some(b.ok_or_else(|| invalid("progress", &v, "true or false"))?);
+        }
+    }
+    Ok((
+        o.top.unwrap_or(10) as usize,
+        Progress::new(o.progress.unwrap_or(false)),
+    ))
+}
+
+fn number(v: &Unknown) -> Option<f64> {
+    (v.get_type().ok()? == ValueType::Number)
+        .then(|| unsafe { v.cast::<f64>() }.ok())
+        .flatten()
+}
+
+/// A JS value for a message: `-1 (number)`, `true (boolean)`, or its type.
+fn describe(v: &Unknown) -> String {
+    match v.get_type() {
+        Ok(ValueType::Number) => format!("{} (number)", number(v).unwrap_or(f64::NAN)),
+        Ok(ValueType::Boolean) => format!(
+            "{} (boolean)",
+            unsafe { v.cast::<bool>() }.unwrap_or_default()
+        ),
+        Ok(t) => format!("a value of type {t}"),
+        Err(_) => "a value".to_string(),
+    }
+}
+
+/// Runs `work` on its checked arguments on a new thread; its outcome
+/// settles the returned promise. Bad arguments reject it.
+fn off_thread<A: Send + 'static, T: ToNapiValue + Send + 'static>(
     env: &Env,
-    work: impl FnOnce() -> std::result::Result<T, AnalysisError> + Send + 'static,
+    args: LgResult<A>,
+    work: impl FnOnce(A) -> std::result::Result<T, AnalysisError> + Send + 'static,
 ) -> Result<Unknown<'static>> {
     let (deferred, promise) = promise::create(env)?;
+    let args = match args {
+        Ok(args) => args,
+        Err(e) => {
+            let value = e.to_js(env)?;
+            deferred.settle(env, value.raw(), false);
+            return Ok(promise);
+        }
+    };
     let hop = js_thread::home(env)?;
     hop.hold(); // the process waits for the answer
     std::thread::Builder::new()
         .name("leakguard-analysis".into())
         .spawn(move || {
             // A bug must reject the promise, not leave it pending forever.
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(args)))
                 .unwrap_or_else(|_| Err(AnalysisError::internal()));
             let back = std::sync::Arc::clone(&hop);
             hop.run(move |env| {

@@ -199,7 +199,7 @@ mod tests {
             n = nodes.len(),
             e = ev.len() / 3,
         );
-        match parse(json.as_bytes(), Want::Graph).unwrap() {
+        match parse(json.as_bytes(), Want::Graph, Some(json.len() as u64)).unwrap() {
             Parsed::Graph(s) => *s,
             Parsed::Ids(_) => unreachable!(),
         }

@@ -35,6 +35,11 @@ impl Value {
 
 /// Header values nest a few levels; anything deeper is not a heap snapshot.
 const MAX_DEPTH: usize = 32;
+/// V8's header is a few KiB; a larger one is not a heap snapshot, and
+/// parsing it into values must not take memory the file dictates.
+const MAX_HEADER_BYTES: u64 = 1 << 20;
+/// Object keys are short names; a longer one cannot be a key we know.
+const MAX_KEY_BYTES: usize = 256;
 
 impl<R: BufRead> Lexer<R> {
     pub fn new(r: R) -> Self {
@@ -119,14 +124,20 @@ impl<R: BufRead> Lexer<R> {
     /// An object key and its `:`.
     pub fn key(&mut self) -> Result<String, AnalysisError> {
         let mut key = Vec::new();
-        self.string(&mut key)?;
+        if self.string(&mut key, MAX_KEY_BYTES)? {
+            return Err(self.error(&format!("an object key of at most {MAX_KEY_BYTES} bytes")));
+        }
         self.expect(b':', "':' after an object key")?;
         String::from_utf8(key).map_err(|_| self.error("a UTF-8 object key"))
     }
 
-    /// A JSON string, decoded (escapes, surrogate pairs) and appended to `out`.
-    pub fn string(&mut self, out: &mut Vec<u8>) -> Result<(), AnalysisError> {
+    /// A JSON string, decoded (escapes, surrogate pairs) and appended to
+    /// `out`, keeping at most `max` bytes of it (cut at a character
+    /// boundary): `true` if it was cut. The rest is read, not stored.
+    pub fn string(&mut self, out: &mut Vec<u8>, max: usize) -> Result<bool, AnalysisError> {
         self.expect(b'"', "a string")?;
+        let start = out.len();
+        let mut cut = false;
         loop {
             let buf = self
                 .r
@@ -140,18 +151,27 @@ impl<R: BufRead> Lexer<R> {
                 .iter()
                 .position(|&b| b == b'"' || b == b'\\')
                 .unwrap_or(buf.len());
-            out.extend_from_slice(&buf[..run]);
+            let room = max - (out.len() - start);
+            cut |= run > room;
+            out.extend_from_slice(&buf[..run.min(room)]);
             let stop = buf.get(run).copied();
             self.r.consume(run);
             self.offset += run as u64;
             match stop {
                 Some(b'"') => {
                     self.bump();
-                    return Ok(());
+                    if cut {
+                        trim_partial_char(out, start);
+                    }
+                    return Ok(cut);
                 }
                 Some(_) => {
                     self.bump();
                     self.escape(out)?;
+                    if out.len() - start > max {
+                        out.truncate(start + max);
+                        cut = true;
+                    }
                 }
                 None => {}
             }
@@ -208,9 +228,14 @@ impl<R: BufRead> Lexer<R> {
         Ok(code)
     }
 
-    /// An array of unsigned integers, each passed to `f`. The hot path: a
-    /// state machine over whole buffers, a number may span two of them.
-    pub fn uints(&mut self, mut f: impl FnMut(u64)) -> Result<u64, AnalysisError> {
+    /// An array of unsigned integers, each passed to `f` with its offset;
+    /// an `Err` from `f` stops the read there, an error at that value. The
+    /// hot path: a state machine over whole buffers, a number may span two
+    /// of them.
+    pub fn uints(
+        &mut self,
+        mut f: impl FnMut(u64, u64) -> Result<(), String>,
+    ) -> Result<u64, AnalysisError> {
         #[derive(PartialEq)]
         enum At {
             Value,
@@ -222,6 +247,7 @@ impl<R: BufRead> Lexer<R> {
         }
         let mut count = 0u64;
         let (mut n, mut digits, mut at) = (0u64, 0u32, At::Value);
+        let mut start = self.offset;
         loop {
             let buf = self
                 .r
@@ -237,6 +263,9 @@ impl<R: BufRead> Lexer<R> {
                         if at == At::AfterValue {
                             return Err(fail("',' or ']'"));
                         }
+                        if digits == 0 {
+                            start = self.offset + i as u64;
+                        }
                         digits += 1;
                         if digits > 19 {
                             return Err(fail("an integer below 10^19"));
@@ -248,7 +277,7 @@ impl<R: BufRead> Lexer<R> {
                         if at == At::Value {
                             return Err(fail("an unsigned integer"));
                         }
-                        f(n);
+                        f(n, start).map_err(|e| AnalysisError::at(start, &e))?;
                         count += 1;
                         (n, digits, at) = (0, 0, At::Value);
                         if b == b']' {
@@ -275,7 +304,6 @@ impl<R: BufRead> Lexer<R> {
     /// Any JSON value, discarded, with constant memory.
     pub fn skip(&mut self) -> Result<(), AnalysisError> {
         let mut depth = 0usize;
-        let mut scratch = Vec::new();
         loop {
             if depth > 0 {
                 self.skip_plain()?;
@@ -291,8 +319,7 @@ impl<R: BufRead> Lexer<R> {
                     depth -= 1;
                 }
                 Some(b'"') => {
-                    scratch.clear();
-                    self.string(&mut scratch)?;
+                    self.string(&mut Vec::new(), 0)?;
                 }
                 Some(b',' | b':') if depth > 0 => self.bump(),
                 Some(b'-' | b'0'..=b'9' | b't' | b'f' | b'n' | b'.' | b'e' | b'E' | b'+') => {
@@ -331,22 +358,26 @@ impl<R: BufRead> Lexer<R> {
         }
     }
 
-    /// A small JSON value (the header), depth-limited.
+    /// A small JSON value (the header), limited in depth and size.
     pub fn value(&mut self) -> Result<Value, AnalysisError> {
-        self.value_at(0)
+        let start = self.offset;
+        self.value_at(0, start)
     }
 
-    fn value_at(&mut self, depth: usize) -> Result<Value, AnalysisError> {
+    fn value_at(&mut self, depth: usize, start: u64) -> Result<Value, AnalysisError> {
         if depth > MAX_DEPTH {
             return Err(self.error("a shallower header (nesting too deep)"));
         }
+        let left = (start + MAX_HEADER_BYTES)
+            .checked_sub(self.offset)
+            .ok_or_else(|| self.error(&format!("a header of at most {MAX_HEADER_BYTES} bytes")))?;
         match self.peek_token()? {
             Some(b'{') => {
                 let mut fields = Vec::new();
                 if self.open(b'{', b'}', "'{'")? {
                     loop {
                         let key = self.key()?;
-                        fields.push((key, self.value_at(depth + 1)?));
+                        fields.push((key, self.value_at(depth + 1, start)?));
                         if !self.more(b'}')? {
                             break;
                         }
@@ -358,7 +389,7 @@ impl<R: BufRead> Lexer<R> {
                 let mut items = Vec::new();
                 if self.open(b'[', b']', "'['")? {
                     loop {
-                        items.push(self.value_at(depth + 1)?);
+                        items.push(self.value_at(depth + 1, start)?);
                         if !self.more(b']')? {
                             break;
                         }
@@ -368,7 +399,11 @@ impl<R: BufRead> Lexer<R> {
             }
             Some(b'"') => {
                 let mut s = Vec::new();
-                self.string(&mut s)?;
+                if self.string(&mut s, left as usize)? {
+                    return Err(
+                        self.error(&format!("a header of at most {MAX_HEADER_BYTES} bytes"))
+                    );
+                }
                 String::from_utf8(s)
                     .map(Value::Str)
                     .map_err(|_| self.error("a UTF-8 string"))
@@ -376,6 +411,9 @@ impl<R: BufRead> Lexer<R> {
             Some(b't' | b'f' | b'n') => {
                 let mut word = Vec::new();
                 while let Some(b @ b'a'..=b'z') = self.peek()? {
+                    if word.len() > 5 {
+                        return Err(self.error("true, false or null"));
+                    }
                     word.push(b);
                     self.bump();
                 }
@@ -391,6 +429,9 @@ impl<R: BufRead> Lexer<R> {
                 while let Some(b @ (b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) =
                     self.peek()?
                 {
+                    if text.len() > 64 {
+                        return Err(self.error("a number of at most 64 characters"));
+                    }
                     text.push(b);
                     self.bump();
                 }
@@ -402,6 +443,16 @@ impl<R: BufRead> Lexer<R> {
             }
             None => Err(self.error("a value (the file is truncated)")),
             Some(_) => Err(self.error("a JSON value")),
+        }
+    }
+}
+
+/// After a cut: drop the bytes of a character the cut split.
+fn trim_partial_char(out: &mut Vec<u8>, start: usize) {
+    let tail = out.len().saturating_sub(4).max(start);
+    if let Err(e) = std::str::from_utf8(&out[tail..]) {
+        if e.error_len().is_none() {
+            out.truncate(tail + e.valid_up_to());
         }
     }
 }
@@ -420,7 +471,14 @@ mod tests {
         let reader = std::io::BufReader::with_capacity(2, text.as_bytes());
         let mut l = Lexer::new(reader);
         let mut got = Vec::new();
-        assert_eq!(l.uints(|n| got.push(n)).unwrap(), 4);
+        assert_eq!(
+            l.uints(|n, _| {
+                got.push(n);
+                Ok(())
+            })
+            .unwrap(),
+            4
+        );
         assert_eq!(got, [1, 22, 333, 4444]);
     }
 
@@ -428,21 +486,21 @@ mod tests {
     fn decodes_escapes_and_surrogate_pairs() {
         let mut out = Vec::new();
         lex(r#""a\"b\\c\n\u00e9\ud83d\ude00""#)
-            .string(&mut out)
+            .string(&mut out, usize::MAX)
             .unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "a\"b\\c\né😀");
     }
 
     #[test]
     fn errors_name_the_offset_and_what_was_expected() {
-        let e = lex("[1,2,x]").uints(|_| {}).unwrap_err();
+        let e = lex("[1,2,x]").uints(|_, _| Ok(())).unwrap_err();
         assert_eq!(
             (e.offset, e.expected.as_str()),
             (Some(5), "an unsigned integer")
         );
-        let e = lex("[1,2").uints(|_| {}).unwrap_err();
+        let e = lex("[1,2").uints(|_, _| Ok(())).unwrap_err();
         assert_eq!(e.offset, Some(4));
-        let e = lex(r#""abc"#).string(&mut Vec::new()).unwrap_err();
+        let e = lex(r#""abc"#).string(&mut Vec::new(), 9).unwrap_err();
         assert!(e.expected.contains("truncated"));
     }
 

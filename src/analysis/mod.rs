@@ -6,6 +6,7 @@
 mod dominators;
 mod groups;
 mod json;
+mod order;
 mod paths;
 mod progress;
 mod snapshot;
@@ -81,11 +82,34 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
     let (ids1, ids2) = ids?;
     let s3 = s3?;
     progress.phase("dominators");
-    let d = dominators::compute(&s3);
-    let leaked = |n: usize| {
-        let id = s3.node_id[n];
-        ids2.contains(id) && !ids1.contains(id)
-    };
+    // Whether s3 can follow s2 is counted in the pass that marks the leaked
+    // objects; the other checks run while the dominators are computed.
+    let (fit, leaked, d) = std::thread::scope(|scope| {
+        let others = scope.spawn(|| {
+            s3.check_unique_ids().map_err(|e| e.in_file(files[2]))?;
+            order::check(
+                ("s1", files[0], &ids1),
+                ("s2", files[1], ids2.heap_objects()),
+            )
+        });
+        let mut tally = order::Tally::new(&ids2);
+        let leaked: Vec<bool> = (0..s3.node_count())
+            .map(|n| {
+                let id = s3.node_id[n];
+                let in_s2 = ids2.type_of(id);
+                if s3.is_heap_object(n) {
+                    tally.add(in_s2, id, s3.node_type[n]);
+                }
+                in_s2.is_some() && !ids1.contains(id)
+            })
+            .collect();
+        let s3_fits = tally.verdict(("s2", files[1]), ("s3", files[2]));
+        let d = dominators::compute(&s3);
+        let others = others.join().expect("the checks do not panic");
+        (others.and(s3_fits), leaked, d)
+    });
+    fit?;
+    let leaked = |n: usize| leaked[n];
     let mut all = groups::group(&s3, &d, leaked);
     all.truncate(top);
     progress.phase("retainer paths");
@@ -100,11 +124,7 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
         })
         .collect();
     let diff = Diff {
-        nodes: [
-            ids1.0.len() as u64,
-            ids2.0.len() as u64,
-            s3.node_count() as u64,
-        ],
+        nodes: [ids1.len() as u64, ids2.len() as u64, s3.node_count() as u64],
         leaked: (0..s3.node_count())
             .filter(|&n| leaked(n) && groups::is_user_object(&s3, n))
             .count() as u64,
@@ -162,6 +182,8 @@ pub struct AnalysisError {
     /// Byte offset in the (decompressed) JSON, for format errors.
     pub offset: Option<u64>,
     pub expected: String,
+    /// A statement of its own (not "expected ..."): why files cannot be diffed.
+    pub unfit: bool,
 }
 
 impl AnalysisError {
@@ -170,6 +192,17 @@ impl AnalysisError {
             file: None,
             offset: Some(offset),
             expected: expected.to_string(),
+            unfit: false,
+        }
+    }
+
+    /// Files that are each fine but cannot be diffed; `why` says what to do.
+    pub fn unfit(why: String) -> Self {
+        AnalysisError {
+            file: None,
+            offset: None,
+            expected: why,
+            unfit: true,
         }
     }
 
@@ -181,6 +214,7 @@ impl AnalysisError {
             expected:
                 "no internal error (leakguard's analysis failed; please report it with the file)"
                     .to_string(),
+            unfit: false,
         }
     }
 
@@ -189,6 +223,7 @@ impl AnalysisError {
             file: None,
             offset: Some(offset),
             expected: format!("readable data ({e})"),
+            unfit: false,
         }
     }
 
@@ -197,6 +232,7 @@ impl AnalysisError {
             file: Some(path.to_path_buf()),
             offset: None,
             expected: format!("a readable file ({e})"),
+            unfit: false,
         }
     }
 
@@ -208,6 +244,9 @@ impl AnalysisError {
 
 impl fmt::Display for AnalysisError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.unfit {
+            return f.write_str(&self.expected);
+        }
         let file = self.file.as_deref().map(Path::display);
         match (file, self.offset) {
             (Some(file), Some(at)) => write!(f, "{file}: at byte {at}: expected {}", self.expected),

@@ -16,6 +16,8 @@ use super::{AnalysisError, Progress};
 pub struct Snapshot {
     pub node_types: Vec<String>,
     pub edge_types: Vec<String>,
+    /// Per node type: a heap object's (see `heap_types`).
+    heap: Vec<bool>,
     /// Per node.
     pub node_type: Vec<u8>,
     pub node_name: Vec<u32>,
@@ -29,8 +31,15 @@ pub struct Snapshot {
     pub edge_name: Vec<u32>,
     /// The target's node ordinal.
     pub edge_to: Vec<u32>,
+    /// The strings up to the highest index a node or edge names (the rest
+    /// are counted, not kept), each cut at `MAX_STRING` bytes.
     strings: Vec<u8>,
     string_ends: Vec<u64>,
+    string_count: u64,
+    /// The highest string index named, and where.
+    highest_name: (u64, u64),
+    /// The offset of the end of the file.
+    end: u64,
 }
 
 /// What to read: the whole graph, or only node ids (snapshots that a diff
@@ -41,13 +50,72 @@ pub enum Want {
     Ids,
 }
 
-/// Node ids only, sorted.
-pub struct Ids(pub Vec<u32>);
+/// Node ids with each node's type, sorted by id (`id << 8 | type`): enough
+/// to ask "did this object exist?" and "is it the same object?".
+pub struct Ids {
+    keys: Vec<u64>,
+    heap: Vec<bool>,
+}
 
 impl Ids {
-    pub fn contains(&self, id: u32) -> bool {
-        self.0.binary_search(&id).is_ok()
+    /// Sorts `keys`; a duplicate id is an error (at `at`, the end of the file).
+    fn new(mut keys: Vec<u64>, node_types: &[String], at: u64) -> Result<Ids, AnalysisError> {
+        keys.sort_unstable();
+        unique(keys.iter().map(|k| k >> 8), at)?;
+        Ok(Ids {
+            keys,
+            heap: heap_types(node_types),
+        })
     }
+
+    pub fn contains(&self, id: u32) -> bool {
+        self.type_of(id).is_some()
+    }
+
+    /// The node type of object `id`, if this snapshot has it.
+    pub fn type_of(&self, id: u32) -> Option<u8> {
+        let i = self
+            .keys
+            .binary_search_by(|k| (k >> 8).cmp(&(id as u64)))
+            .ok()?;
+        Some(self.keys[i] as u8)
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Heap objects' (id, type), by id.
+    pub fn heap_objects(&self) -> impl Iterator<Item = (u32, u8)> + '_ {
+        self.keys
+            .iter()
+            .map(|&k| ((k >> 8) as u32, k as u8))
+            .filter(|&(_, t)| self.heap[t as usize])
+    }
+}
+
+/// Ids, sorted, must not repeat: an error at `at` (the end of the file).
+fn unique(sorted: impl Iterator<Item = u64>, at: u64) -> Result<(), AnalysisError> {
+    let mut last = None;
+    for id in sorted {
+        if last == Some(id) {
+            return Err(AnalysisError::at(
+                at,
+                &format!("unique node ids, found id {id} twice"),
+            ));
+        }
+        last = Some(id);
+    }
+    Ok(())
+}
+
+/// Which node types are heap objects, numbered by V8 in allocation order
+/// (synthetic and native nodes get other ids).
+fn heap_types(node_types: &[String]) -> Vec<bool> {
+    node_types
+        .iter()
+        .map(|name| !matches!(name.as_str(), "synthetic" | "native"))
+        .collect()
 }
 
 /// Field positions from `snapshot.meta`.
@@ -68,7 +136,26 @@ struct Meta {
     edge_count_total: u64,
 }
 
-pub fn open(path: &Path, progress: &Progress) -> Result<Box<dyn BufRead>, AnalysisError> {
+impl Meta {
+    /// V8 numbers strings as it first names them, nodes then edges: no
+    /// name can have a higher index than this (the first, 0, is a dummy).
+    fn string_bound(&self) -> u64 {
+        1 + self.node_count + self.edge_count_total
+    }
+}
+
+/// Display strings longer than this are cut (V8 itself cuts string values
+/// at 1024 characters): a string's memory is bounded whatever the file says.
+const MAX_STRING: usize = 4096;
+/// Where a list whose size the bytes left cannot bound (gzip) starts growing.
+const GROW_FROM: u64 = 1 << 16;
+
+/// Opens a snapshot, raw or gzip; with the raw file's size, which bounds
+/// what it can hold.
+pub fn open(
+    path: &Path,
+    progress: &Progress,
+) -> Result<(Box<dyn BufRead>, Option<u64>), AnalysisError> {
     let file = File::open(path).map_err(|e| AnalysisError::file(path, &e))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let counted = Counted {
@@ -83,11 +170,14 @@ pub fn open(path: &Path, progress: &Progress) -> Result<Box<dyn BufRead>, Analys
         .map_err(|e| AnalysisError::file(path, &e))?
         .starts_with(&[0x1f, 0x8b]);
     Ok(match gzip {
-        true => Box::new(BufReader::with_capacity(
-            1 << 20,
-            MultiGzDecoder::new(buffered),
-        )),
-        false => Box::new(buffered),
+        true => (
+            Box::new(BufReader::with_capacity(
+                1 << 20,
+                MultiGzDecoder::new(buffered),
+            )),
+            None,
+        ),
+        false => (Box::new(buffered), Some(size)),
     })
 }
 
@@ -110,7 +200,8 @@ impl Read for Counted {
 
 /// Reads the graph.
 pub fn read(path: &Path, progress: &Progress) -> Result<Snapshot, AnalysisError> {
-    match parse(open(path, progress)?, Want::Graph)? {
+    let (r, size) = open(path, progress)?;
+    match parse(r, Want::Graph, size)? {
         Parsed::Graph(s) => Ok(*s),
         Parsed::Ids(_) => unreachable!("asked for the graph"),
     }
@@ -118,7 +209,8 @@ pub fn read(path: &Path, progress: &Progress) -> Result<Snapshot, AnalysisError>
 
 /// Reads node ids only.
 pub fn read_ids(path: &Path, progress: &Progress) -> Result<Ids, AnalysisError> {
-    match parse(open(path, progress)?, Want::Ids)? {
+    let (r, size) = open(path, progress)?;
+    match parse(r, Want::Ids, size)? {
         Parsed::Ids(ids) => Ok(ids),
         Parsed::Graph(_) => unreachable!("asked for ids"),
     }
@@ -129,7 +221,9 @@ pub enum Parsed {
     Ids(Ids),
 }
 
-pub fn parse<R: BufRead>(r: R, want: Want) -> Result<Parsed, AnalysisError> {
+/// Parses a snapshot; `size` is the input's length when known (raw files):
+/// no list is given more room than the bytes left could fill.
+pub fn parse<R: BufRead>(r: R, want: Want, size: Option<u64>) -> Result<Parsed, AnalysisError> {
     let mut l = Lexer::new(r);
     if !l.open(b'{', b'}', "'{' starting a heap snapshot")? {
         return Err(l.error("a heap snapshot object, not {}"));
@@ -143,27 +237,35 @@ pub fn parse<R: BufRead>(r: R, want: Want) -> Result<Parsed, AnalysisError> {
     loop {
         let at = l.offset();
         let key = l.key()?;
+        let left = size.map(|size| size.saturating_sub(at));
+        let m = meta.as_ref();
+        let need_meta = |what: &str| {
+            m.ok_or_else(|| {
+                AnalysisError::at(at, &format!("\"snapshot\" (with meta) before \"{what}\""))
+            })
+        };
         match key.as_str() {
             "snapshot" => meta = Some(Meta::from(&l.value()?, at)?),
             "nodes" => {
-                let m = meta.as_ref().ok_or_else(|| {
-                    AnalysisError::at(at, "\"snapshot\" (with meta) before \"nodes\"")
-                })?;
-                read_nodes(&mut l, m, want, &mut s, &mut ids)?;
+                read_nodes(&mut l, need_meta("nodes")?, want, left, &mut s, &mut ids)?;
                 seen_nodes = true;
             }
             "edges" if want == Want::Graph => {
-                let m = meta
-                    .as_ref()
-                    .ok_or_else(|| AnalysisError::at(at, "\"snapshot\" before \"edges\""))?;
+                let m = need_meta("edges")?;
                 if !seen_nodes {
                     return Err(AnalysisError::at(at, "\"nodes\" before \"edges\""));
                 }
-                read_edges(&mut l, m, &mut s)?;
+                read_edges(&mut l, m, left, &mut s)?;
                 seen_edges = true;
             }
             "strings" if want == Want::Graph => {
-                read_strings(&mut l, &mut s)?;
+                let m = need_meta("strings")?;
+                // Before the names are known, keep as many as could be named.
+                let keep = match seen_nodes && seen_edges {
+                    true => s.highest_name.0 + 1,
+                    false => m.string_bound(),
+                };
+                read_strings(&mut l, &mut s, keep)?;
                 seen_strings = true;
             }
             _ => l.skip()?,
@@ -181,15 +283,14 @@ pub fn parse<R: BufRead>(r: R, want: Want) -> Result<Parsed, AnalysisError> {
             &format!("a \"{what}\" section (none in this file)"),
         )
     };
-    if meta.is_none() {
+    let Some(meta) = meta else {
         return Err(missing("snapshot"));
-    }
+    };
     if !seen_nodes {
         return Err(missing("nodes"));
     }
     if want == Want::Ids {
-        ids.sort_unstable();
-        return Ok(Parsed::Ids(Ids(ids)));
+        return Ids::new(ids, &meta.node_types, l.offset()).map(Parsed::Ids);
     }
     if !seen_edges {
         return Err(missing("edges"));
@@ -197,7 +298,8 @@ pub fn parse<R: BufRead>(r: R, want: Want) -> Result<Parsed, AnalysisError> {
     if !seen_strings {
         return Err(missing("strings"));
     }
-    s.check(l.offset())?;
+    s.end = l.offset();
+    s.check()?;
     Ok(Parsed::Graph(Box::new(s)))
 }
 
@@ -217,17 +319,20 @@ impl Meta {
                 _ => Err(bad(&format!("snapshot.meta.{key} (a list of names)"))),
             }
         };
+        // Types are stored in a byte.
         let types = |key: &str| -> Result<Vec<String>, AnalysisError> {
             match meta.get(key) {
                 Some(Value::Array(a)) => match a.first() {
-                    Some(Value::Array(t)) => Ok(t
+                    Some(Value::Array(t)) if t.len() <= 256 => Ok(t
                         .iter()
                         .map(|x| match x {
                             Value::Str(s) => s.clone(),
                             _ => String::new(),
                         })
                         .collect()),
-                    _ => Err(bad(&format!("snapshot.meta.{key}[0] (the type names)"))),
+                    _ => Err(bad(&format!(
+                        "snapshot.meta.{key}[0] (the type names, at most 256)"
+                    ))),
                 },
                 _ => Err(bad(&format!("snapshot.meta.{key}"))),
             }
@@ -240,9 +345,12 @@ impl Meta {
                 .position(|f| f == name)
                 .ok_or_else(|| bad(&format!("\"{name}\" in snapshot.meta.{key}")))
         };
+        // Nodes and edges are numbered in 32 bits.
         let count = |key: &str| match v.get(key) {
-            Some(Value::Number(n)) if *n >= 0.0 => Ok(*n as u64),
-            _ => Err(bad(&format!("snapshot.{key}"))),
+            Some(Value::Number(n)) if n.fract() == 0.0 && (0.0..4294967296.0).contains(n) => {
+                Ok(*n as u64)
+            }
+            _ => Err(bad(&format!("snapshot.{key} (a whole number below 2^32)"))),
         };
         Ok(Meta {
             node_fields: node_fields.len(),
@@ -263,67 +371,197 @@ impl Meta {
     }
 }
 
+/// How many of `declared` items to make room for before reading: no more
+/// than the bytes left can hold (every value takes at least 2, as in "0,"),
+/// or, when that is unknown (gzip), a start that grows as values arrive.
+fn first_room(declared: u64, fields: usize, left: Option<u64>) -> usize {
+    let fits = left.map_or(GROW_FROM, |left| left / (2 * fields as u64));
+    declared.min(fits) as usize
+}
+
+/// Appends `x`, growing `v` (at most to `cap` items) when full; running out
+/// of memory is an error, not an abort.
+#[inline]
+fn put<T>(v: &mut Vec<T>, x: T, cap: usize) -> Result<(), String> {
+    if v.len() == v.capacity() {
+        let more = (v.len().max(GROW_FROM as usize)).min(cap.saturating_sub(v.len()).max(1));
+        v.try_reserve_exact(more).map_err(|_| {
+            format!(
+                "memory for {} more items of {} bytes (the allocation failed)",
+                more,
+                std::mem::size_of::<T>()
+            )
+        })?;
+    }
+    v.push(x);
+    Ok(())
+}
+
+/// Walks a flat list of records of `fields` values each (nodes, edges),
+/// refusing the first value past the declared `count` records.
+struct Records {
+    what: &'static str,
+    count: u64,
+    fields: usize,
+    values: u64,
+    field: usize,
+}
+
+impl Records {
+    fn new(what: &'static str, count: u64, fields: usize) -> Self {
+        Records {
+            what,
+            count,
+            fields,
+            values: 0,
+            field: 0,
+        }
+    }
+
+    /// The field the next value is.
+    #[inline]
+    fn next(&mut self) -> Result<usize, String> {
+        if self.values == self.count * self.fields as u64 {
+            let (what, count, fields) = (self.what, self.count, self.fields);
+            return Err(format!(
+                "']' after {} {what} values ({what}_count {count} x {fields} fields)",
+                count * fields as u64
+            ));
+        }
+        self.values += 1;
+        let f = self.field;
+        self.field = if f + 1 == self.fields { 0 } else { f + 1 };
+        Ok(f)
+    }
+
+    /// Whether the last value ended a record.
+    fn ended(&self) -> bool {
+        self.field == 0
+    }
+
+    /// All the declared values were read: else an error at `at`.
+    fn all_read(&self, at: u64) -> Result<(), AnalysisError> {
+        let (what, count, fields) = (self.what, self.count, self.fields);
+        if self.values == count * fields as u64 {
+            return Ok(());
+        }
+        Err(AnalysisError::at(
+            at,
+            &format!(
+                "{} {what} values ({what}_count {count} x {fields} fields), found {}",
+                count * fields as u64,
+                self.values
+            ),
+        ))
+    }
+}
+
+/// A type value, which must index the header's list `snapshot.meta.{key}`.
+fn type_of(v: u64, types: &[String], key: &str) -> Result<u64, String> {
+    match v < types.len() as u64 {
+        true => Ok(v),
+        false => Err(format!(
+            "a type in snapshot.meta.{key} (below {}), found {v}",
+            types.len()
+        )),
+    }
+}
+
+/// A value stored in 32 bits.
+fn u32_of(v: u64, what: &str) -> Result<u32, String> {
+    u32::try_from(v).map_err(|_| format!("{what} below 2^32, found {v}"))
+}
+
+/// A name, which must be a string index below `bound`.
+fn name_of(v: u64, bound: u64, what: &str) -> Result<u64, String> {
+    match v < bound {
+        true => Ok(v),
+        false => Err(format!(
+            "{what} below {bound} (a string index: at most node_count + edge_count + 1 strings), found {v}"
+        )),
+    }
+}
+
 fn read_nodes<R: BufRead>(
     l: &mut Lexer<R>,
     m: &Meta,
     want: Want,
+    left: Option<u64>,
     s: &mut Snapshot,
-    ids: &mut Vec<u32>,
+    ids: &mut Vec<u64>,
 ) -> Result<(), AnalysisError> {
     let n = m.node_count as usize;
+    let room = first_room(m.node_count, m.node_fields, left);
     if want == Want::Graph {
         s.node_types = m.node_types.clone();
         s.edge_types = m.edge_types.clone();
-        s.node_type.reserve_exact(n);
-        s.node_name.reserve_exact(n);
-        s.node_id.reserve_exact(n);
-        s.self_size.reserve_exact(n);
-        s.first_edge.reserve_exact(n + 1);
+        s.heap = heap_types(&m.node_types);
+        let reserve = (|| {
+            s.node_type.try_reserve_exact(room)?;
+            s.node_name.try_reserve_exact(room)?;
+            s.node_id.try_reserve_exact(room)?;
+            s.self_size.try_reserve_exact(room)?;
+            s.first_edge.try_reserve_exact(room + 1)
+        })();
+        reserve.map_err(|_| l.error(&format!("memory for {room} nodes")))?;
         s.first_edge.push(0);
     } else {
-        ids.reserve_exact(n);
+        ids.try_reserve_exact(room)
+            .map_err(|_| l.error(&format!("memory for {room} node ids")))?;
     }
-    let mut field = 0;
-    let mut edges = 0u64;
-    let mut bad: Option<&str> = None;
-    let count = l.uints(|v| {
-        match (want, field) {
-            (Want::Ids, f) if f == m.node_id => ids.push(v as u32),
-            (Want::Ids, _) => {}
-            (_, f) if f == m.node_type => s.node_type.push(v.min(255) as u8),
-            (_, f) if f == m.node_name => s.node_name.push(v as u32),
-            (_, f) if f == m.node_id => s.node_id.push(v as u32),
-            (_, f) if f == m.self_size => s.self_size.push(v),
-            (_, f) if f == m.edge_count => {
-                edges += v;
-                if edges > u32::MAX as u64 {
-                    bad = Some("fewer than 2^32 edges");
-                }
-                s.first_edge.push(edges as u32);
+    let mut records = Records::new("node", m.node_count, m.node_fields);
+    let bound = m.string_bound();
+    let (mut edges, mut total) = (0u64, 0u64);
+    let (mut id, mut ty) = (0u64, 0u64);
+    let highest = &mut s.highest_name;
+    l.uints(|v, at| {
+        let f = records.next()?;
+        if f == m.node_type {
+            ty = type_of(v, &m.node_types, "node_types")?;
+        } else if f == m.node_id {
+            id = u32_of(v, "a node id")? as u64;
+        } else if f == m.node_name {
+            name_of(v, bound, "a name")?;
+            if v > highest.0 {
+                *highest = (v, at);
             }
-            _ => {}
+            if want == Want::Graph {
+                put(&mut s.node_name, v as u32, n)?;
+            }
+        } else if f == m.self_size {
+            total += v;
+            if total >= 1 << 63 {
+                return Err("self sizes summing to less than 2^63 bytes".to_string());
+            }
+            if want == Want::Graph {
+                put(&mut s.self_size, v, n)?;
+            }
+        } else if f == m.edge_count {
+            edges += v;
+            if edges > m.edge_count_total {
+                return Err(format!(
+                    "edge counts summing to edge_count {}, found more",
+                    m.edge_count_total
+                ));
+            }
+            if want == Want::Graph {
+                put(&mut s.first_edge, edges as u32, n + 1)?;
+            }
         }
-        field += 1;
-        if field == m.node_fields {
-            field = 0;
+        if records.ended() {
+            match want {
+                Want::Graph => {
+                    put(&mut s.node_type, ty as u8, n)?;
+                    put(&mut s.node_id, id as u32, n)?;
+                }
+                Want::Ids => put(ids, id << 8 | ty, n)?,
+            }
         }
+        Ok(())
     })?;
     let at = l.offset();
-    if let Some(what) = bad {
-        return Err(AnalysisError::at(at, what));
-    }
-    if count != m.node_count * m.node_fields as u64 {
-        return Err(AnalysisError::at(
-            at,
-            &format!(
-                "{} node values (node_count {} x {} fields), found {count}",
-                m.node_count * m.node_fields as u64,
-                m.node_count,
-                m.node_fields
-            ),
-        ));
-    }
-    if want == Want::Graph && edges != m.edge_count_total {
+    records.all_read(at)?;
+    if edges != m.edge_count_total {
         return Err(AnalysisError::at(
             at,
             &format!(
@@ -338,60 +576,75 @@ fn read_nodes<R: BufRead>(
 fn read_edges<R: BufRead>(
     l: &mut Lexer<R>,
     m: &Meta,
+    left: Option<u64>,
     s: &mut Snapshot,
 ) -> Result<(), AnalysisError> {
     let e = m.edge_count_total as usize;
-    s.edge_type.reserve_exact(e);
-    s.edge_name.reserve_exact(e);
-    s.edge_to.reserve_exact(e);
-    let mut field = 0;
-    let mut bad: Option<String> = None;
+    let room = first_room(m.edge_count_total, m.edge_fields, left);
+    let reserve = (|| {
+        s.edge_type.try_reserve_exact(room)?;
+        s.edge_name.try_reserve_exact(room)?;
+        s.edge_to.try_reserve_exact(room)
+    })();
+    reserve.map_err(|_| l.error(&format!("memory for {room} edges")))?;
+    // Element and hidden edges carry an index, the others a string index.
+    let mut indexed = [false; 256];
+    for (t, name) in m.edge_types.iter().enumerate() {
+        indexed[t] = matches!(name.as_str(), "element" | "hidden");
+    }
+    let mut records = Records::new("edge", m.edge_count_total, m.edge_fields);
     let node_values = m.node_count * m.node_fields as u64;
-    let count = l.uints(|v| {
-        match field {
-            f if f == m.edge_type => s.edge_type.push(v.min(255) as u8),
-            f if f == m.edge_name => s.edge_name.push(v as u32),
-            f if f == m.edge_to => {
-                if v % m.node_fields as u64 != 0 || v >= node_values {
-                    bad.get_or_insert_with(|| {
-                        format!("to_node values that index a node, found {v}")
-                    });
-                }
-                s.edge_to.push((v / m.node_fields as u64) as u32);
+    let bound = m.string_bound();
+    let (mut ty, mut name, mut name_at) = (0u64, 0u64, 0u64);
+    let highest = &mut s.highest_name;
+    l.uints(|v, at| {
+        let f = records.next()?;
+        if f == m.edge_type {
+            ty = type_of(v, &m.edge_types, "edge_types")?;
+        } else if f == m.edge_name {
+            (name, name_at) = (u32_of(v, "a name or index")? as u64, at);
+        } else if f == m.edge_to {
+            if v % m.node_fields as u64 != 0 || v >= node_values {
+                return Err(format!("to_node values that index a node, found {v}"));
             }
-            _ => {}
+            put(&mut s.edge_to, (v / m.node_fields as u64) as u32, e)?;
         }
-        field += 1;
-        if field == m.edge_fields {
-            field = 0;
+        if records.ended() {
+            // The type may come after the name: check the name once both are read.
+            if !indexed[ty as usize] {
+                name_of(name, bound, "an edge name")?;
+                if name > highest.0 {
+                    *highest = (name, name_at);
+                }
+            }
+            put(&mut s.edge_type, ty as u8, e)?;
+            put(&mut s.edge_name, name as u32, e)?;
         }
+        Ok(())
     })?;
-    let at = l.offset();
-    if let Some(what) = bad {
-        return Err(AnalysisError::at(at, &what));
-    }
-    if count != m.edge_count_total * m.edge_fields as u64 {
-        return Err(AnalysisError::at(
-            at,
-            &format!(
-                "{} edge values (edge_count {} x {} fields), found {count}",
-                m.edge_count_total * m.edge_fields as u64,
-                m.edge_count_total,
-                m.edge_fields
-            ),
-        ));
-    }
-    Ok(())
+    records.all_read(l.offset())
 }
 
-fn read_strings<R: BufRead>(l: &mut Lexer<R>, s: &mut Snapshot) -> Result<(), AnalysisError> {
+/// Keeps the first `keep` strings (the rest no node or edge names).
+fn read_strings<R: BufRead>(
+    l: &mut Lexer<R>,
+    s: &mut Snapshot,
+    keep: u64,
+) -> Result<(), AnalysisError> {
     if !l.open(b'[', b']', "'[' opening the strings")? {
         return Ok(());
     }
     loop {
         l.peek_token()?;
-        l.string(&mut s.strings)?;
-        s.string_ends.push(s.strings.len() as u64);
+        if s.string_count < keep {
+            let at = l.offset();
+            l.string(&mut s.strings, MAX_STRING)?;
+            put(&mut s.string_ends, s.strings.len() as u64, usize::MAX)
+                .map_err(|e| AnalysisError::at(at, &e))?;
+        } else {
+            l.string(&mut Vec::new(), 0)?;
+        }
+        s.string_count += 1;
         if !l.more(b']')? {
             return Ok(());
         }
@@ -403,6 +656,7 @@ impl Snapshot {
         Snapshot {
             node_types: Vec::new(),
             edge_types: Vec::new(),
+            heap: Vec::new(),
             node_type: Vec::new(),
             node_name: Vec::new(),
             node_id: Vec::new(),
@@ -413,22 +667,28 @@ impl Snapshot {
             edge_to: Vec::new(),
             strings: Vec::new(),
             string_ends: Vec::new(),
+            string_count: 0,
+            highest_name: (0, 0),
+            end: 0,
         }
     }
 
-    /// There is a root, and every string index used exists.
-    fn check(&self, at: u64) -> Result<(), AnalysisError> {
+    /// There is a root, and every string index named exists.
+    fn check(&self) -> Result<(), AnalysisError> {
         if self.node_count() == 0 {
             return Err(AnalysisError::at(
-                at,
+                self.end,
                 "at least one node (the root); this snapshot has none",
             ));
         }
-        let n = self.string_ends.len() as u32;
-        if let Some(bad) = self.node_name.iter().find(|&&i| i >= n) {
+        let (highest, named_at) = self.highest_name;
+        if highest >= self.string_count {
             return Err(AnalysisError::at(
-                at,
-                &format!("node names within the {n} strings, found index {bad}"),
+                named_at,
+                &format!(
+                    "a name within the {} strings, found string index {highest}",
+                    self.string_count
+                ),
             ));
         }
         Ok(())
@@ -436,6 +696,19 @@ impl Snapshot {
 
     pub fn node_count(&self) -> usize {
         self.node_type.len()
+    }
+
+    /// No two nodes have one id (sorts a copy: 4 bytes a node, for a
+    /// moment; only a diff asks, a summary does not use ids).
+    pub fn check_unique_ids(&self) -> Result<(), AnalysisError> {
+        let mut ids = self.node_id.clone();
+        ids.sort_unstable();
+        unique(ids.into_iter().map(u64::from), self.end)
+    }
+
+    /// Whether a node is a heap object (see `Ids::heap_objects`).
+    pub fn is_heap_object(&self, node: usize) -> bool {
+        self.heap[self.node_type[node] as usize]
     }
 
     pub fn edge_count(&self) -> usize {
@@ -485,7 +758,7 @@ mod tests {
     use super::*;
 
     fn graph(json: &str) -> Result<Snapshot, AnalysisError> {
-        parse(json.as_bytes(), Want::Graph).map(|p| match p {
+        parse(json.as_bytes(), Want::Graph, Some(json.len() as u64)).map(|p| match p {
             Parsed::Graph(s) => *s,
             Parsed::Ids(_) => unreachable!(),
         })
@@ -525,6 +798,220 @@ mod tests {
         .unwrap();
         assert!(e.expected.contains("at least one node"), "{e}");
         let e = graph(&format!(r#"{head}"node_count":1,"edge_count":0}},"nodes":[0,5,1,0,0],"edges":[],"strings":[""]}}"#)).err().unwrap();
-        assert!(e.expected.contains("found index 5"), "{e}");
+        assert!(e.expected.contains("a name below 2"), "{e}");
+        let json = format!(
+            r#"{head}"node_count":2,"edge_count":0}},"nodes":[0,0,1,0,0,0,2,3,0,0],"edges":[],"strings":[""]}}"#
+        );
+        let e = graph(&json).err().unwrap();
+        assert!(e.expected.contains("found string index 2"), "{e}");
+        assert_eq!(
+            e.offset,
+            Some(json.find("2,3,").unwrap() as u64),
+            "where it is named"
+        );
+    }
+
+    const HEAD: &str = r#"{"snapshot":{"meta":{"node_fields":["type","name","id","self_size","edge_count"],"node_types":[["synthetic","object"]],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["element","property"]]},"#;
+
+    fn error(json: &str) -> AnalysisError {
+        graph(json).err().expect("an error")
+    }
+
+    #[test]
+    fn declared_counts_cannot_allocate_more_than_the_bytes_hold() {
+        // 1e15 and 2^32 are refused; 2^32 - 1 is believed only as far as the
+        // file can hold it, and reported where the array ends.
+        for (count, expected) in [
+            ("1e15", "snapshot.node_count (a whole number below 2^32)"),
+            (
+                "4294967296",
+                "snapshot.node_count (a whole number below 2^32)",
+            ),
+            ("2.5", "snapshot.node_count (a whole number below 2^32)"),
+            ("4294967295", "21474836475 node values"),
+        ] {
+            let json = format!(
+                r#"{HEAD}"node_count":{count},"edge_count":0}},"nodes":[1,0,1,0,0],"edges":[],"strings":[""]}}"#
+            );
+            let e = error(&json);
+            assert!(e.expected.contains(expected), "{count}: {e}");
+            // From gzip, the size is unknown: the same answer.
+            let e = parse(json.as_bytes(), Want::Graph, None).err().unwrap();
+            assert!(e.expected.contains(expected), "{count}: {e}");
+        }
+    }
+
+    #[test]
+    fn counts_are_enforced_while_reading() {
+        // One node declared, zeros without end: the read stops at the 6th value.
+        let json = format!(r#"{HEAD}"node_count":1,"edge_count":0}},"nodes":[1,0,1,0,0,0,0,0,0"#);
+        let e = parse(json.as_bytes(), Want::Ids, None).err().unwrap();
+        assert_eq!(e.offset, Some(json.len() as u64 - 7));
+        assert!(e.expected.contains("']' after 5 node values"), "{e}");
+        let json = format!(
+            r#"{HEAD}"node_count":1,"edge_count":1}},"nodes":[0,0,1,0,1],"edges":[0,0,0,0,0,0"#
+        );
+        assert!(error(&json).expected.contains("']' after 3 edge values"));
+    }
+
+    #[test]
+    fn types_names_and_ids_are_checked() {
+        let e = error(&format!(
+            r#"{HEAD}"node_count":1,"edge_count":0}},"nodes":[2,0,1,0,0],"edges":[],"strings":[""]}}"#
+        ));
+        assert!(
+            e.expected
+                .contains("a type in snapshot.meta.node_types (below 2), found 2"),
+            "{e}"
+        );
+        let e = error(&format!(
+            r#"{HEAD}"node_count":1,"edge_count":1}},"nodes":[0,0,1,0,1],"edges":[2,0,0],"strings":[""]}}"#
+        ));
+        assert!(
+            e.expected
+                .contains("a type in snapshot.meta.edge_types (below 2), found 2"),
+            "{e}"
+        );
+        // A property edge names a string; an element edge's number is an index.
+        let e = error(&format!(
+            r#"{HEAD}"node_count":1,"edge_count":1}},"nodes":[0,0,1,0,1],"edges":[1,9,0],"strings":[""]}}"#
+        ));
+        assert!(e.expected.contains("an edge name below 3"), "{e}");
+        let e = error(&format!(
+            r#"{HEAD}"node_count":1,"edge_count":1}},"nodes":[0,0,1,0,1],"edges":[1,2,0],"strings":[""]}}"#
+        ));
+        assert!(e.expected.contains("found string index 2"), "{e}");
+        graph(&format!(r#"{HEAD}"node_count":1,"edge_count":1}},"nodes":[0,0,1,0,1],"edges":[0,9,0],"strings":[""]}}"#)).unwrap();
+        let json = format!(
+            r#"{HEAD}"node_count":2,"edge_count":0}},"nodes":[0,0,7,0,0,1,0,7,0,0],"strings":[""]}}"#
+        );
+        let e = parse(json.as_bytes(), Want::Ids, None).err().unwrap();
+        assert!(
+            e.expected.contains("unique node ids, found id 7 twice"),
+            "{e}"
+        );
+        let e = error(&format!(
+            r#"{HEAD}"node_count":1,"edge_count":0}},"nodes":[0,0,4294967296,0,0],"edges":[],"strings":[""]}}"#
+        ));
+        assert!(e.expected.contains("a node id below 2^32"), "{e}");
+    }
+
+    #[test]
+    fn strings_are_kept_only_as_named_and_cut() {
+        let long = "x".repeat(MAX_STRING + 10);
+        let s = graph(&format!(r#"{HEAD}"node_count":1,"edge_count":0}},"nodes":[0,1,1,0,0],"edges":[],"strings":["","{long}","unnamed","unnamed"]}}"#)).unwrap();
+        assert_eq!(s.string(1).len(), MAX_STRING);
+        assert_eq!(s.string_ends.len(), 2, "strings no node names are not kept");
+    }
+
+    /// A small snapshot shaped like V8's: a root, objects, edges of each kind.
+    fn sample(rng: &mut Rng) -> String {
+        let n = 2 + rng.below(30);
+        let mut nodes = Vec::new();
+        let mut edges = Vec::new();
+        for i in 0..n {
+            let out = rng.below(4);
+            nodes.extend([(i > 0) as u64, rng.below(3), 1 + 2 * i, rng.below(100), out]);
+            for _ in 0..out {
+                edges.extend([rng.below(2), rng.below(3), 5 * rng.below(n)]);
+            }
+        }
+        format!(
+            r#"{HEAD}"node_count":{n},"edge_count":{}}},"nodes":{nodes:?},"edges":{edges:?},"trace_tree":[],"strings":["","a\u00e9","b\"","c"]}}"#,
+            edges.len() / 3
+        )
+    }
+
+    /// A deterministic generator (xorshift): the same cases on every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n.max(1)
+        }
+    }
+
+    /// Truncations, byte mutations and count lies of well-formed snapshots,
+    /// raw and gzip: each gives an error or a graph, never a panic; a graph
+    /// read keeps its invariants and never has more room than it declared.
+    #[test]
+    fn mutated_snapshots_give_an_error_or_a_graph() {
+        use std::io::Write;
+        let mut rng = Rng(0x9e3779b97f4a7c15);
+        let (mut ok, mut failed) = (0, 0);
+        for case in 0..3000 {
+            let mut json = sample(&mut rng).into_bytes();
+            match case % 5 {
+                0 => json.truncate(rng.below(json.len() as u64) as usize),
+                1 => {
+                    for _ in 0..1 + rng.below(3) {
+                        let at = rng.below(json.len() as u64) as usize;
+                        json[at] = b"0123456789,[]{}\":-.e9 x\xff"[rng.below(24) as usize];
+                    }
+                }
+                3 => {
+                    let text = String::from_utf8(json).unwrap();
+                    let key = ["\"node_count\":", "\"edge_count\":"][rng.below(2) as usize];
+                    let lie = [
+                        "0",
+                        "1",
+                        "4294967295",
+                        "1000000000000000",
+                        "99",
+                        "-1",
+                        "1e400",
+                    ][rng.below(7) as usize];
+                    let at = text.find(key).unwrap() + key.len();
+                    let end = at + text[at..].find([',', '}']).unwrap();
+                    json = format!("{}{lie}{}", &text[..at], &text[end..]).into_bytes();
+                }
+                4 => {} // as written: must be read
+                _ => {
+                    // Values past the declared counts.
+                    let text = String::from_utf8(json).unwrap();
+                    json = text
+                        .replacen("],\"edges\"", &",0".repeat(1 + rng.below(50) as usize), 1)
+                        .into_bytes();
+                }
+            }
+            let must_read = case % 5 == 4;
+            let gzip = case % 3 == 0;
+            let result = if gzip {
+                let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                z.write_all(&json).unwrap();
+                let z = z.finish().unwrap();
+                parse(
+                    std::io::BufReader::new(flate2::read::MultiGzDecoder::new(&z[..])),
+                    Want::Graph,
+                    None,
+                )
+            } else {
+                parse(&json[..], Want::Graph, Some(json.len() as u64))
+            };
+            match result {
+                Ok(Parsed::Graph(s)) => {
+                    ok += 1;
+                    assert!(s.node_type.capacity() <= 31 && s.edge_to.capacity() <= 31 * 3);
+                    assert_eq!(s.first_edge.len(), s.node_count() + 1);
+                    assert_eq!(*s.first_edge.last().unwrap() as usize, s.edge_count());
+                    assert!(s.edge_to.iter().all(|&t| (t as usize) < s.node_count()));
+                    for n in 0..s.node_count() {
+                        s.class_name(n);
+                    }
+                }
+                Ok(Parsed::Ids(_)) => unreachable!(),
+                Err(e) => {
+                    failed += 1;
+                    assert!(e.offset.is_some() && !must_read, "{e}");
+                }
+            }
+        }
+        assert!(
+            ok >= 600 && failed > 1000,
+            "both outcomes are exercised: {ok} / {failed}"
+        );
     }
 }
