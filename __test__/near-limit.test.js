@@ -40,3 +40,18 @@ test('when the guard refuses, the process dies as it would have, and stderr says
   assert.match(r.stderr, /heap snapshot \(near-heap-limit\) skipped: .*needs (at least|an estimated) \d+ MiB.*\d+ MiB are available \(bound by headroom\.limitMb\).*; the process now runs out of heap as it would without leakguard/)
   assert.deepEqual(fs.readdirSync(dir), [])
 })
+
+test('with memory tight enough for the guard to walk the heap, the near-limit snapshot is still taken', () => {
+  const dir = tmpDir('near-limit-tight')
+  // 1000 MiB to spare is below what a 64 MiB heap's bytes could need at worst,
+  // so the guard counts and walks the heap, inside V8's near-heap-limit callback.
+  const r = runChild(`
+    require(LG).configure({ dir: ${JSON.stringify(dir)}, nearHeapLimit: true, gzip: true,
+      headroom: { limitMb: process.memoryUsage().rss / 2 ** 20 + 1000 } })
+    ${LEAK}
+  `, { env: { NODE_OPTIONS: '--max-old-space-size=64' } })
+  assert.match(r.stderr, /heap out of memory/)
+  const files = fs.readdirSync(dir)
+  assert.equal(files.length, 1, `one finished file: ${files}\n${r.stderr.slice(0, 2000)}`)
+  assert.ok(countObjects(readSnapshot(path.join(dir, files[0])), 'LeakedRecord') > 5000)
+})

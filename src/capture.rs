@@ -65,7 +65,8 @@ thread_local! {
     static GATE: RefCell<Gate> = RefCell::default();
     // Requests accepted and not yet settled, including those still draining.
     static PENDING: Cell<usize> = const { Cell::new(0) };
-    // V8 is building or serializing a snapshot on this thread right now.
+    // V8 is building or serializing a snapshot on this thread right now, or
+    // walking the heap for the guard.
     static CAPTURING: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -105,8 +106,8 @@ pub fn waiting(reason: &str) -> bool {
     GATE.with_borrow(|gate| gate.waiting.iter().any(|(r, _)| r.reason == reason))
 }
 
-/// Whether V8 is taking a snapshot on this thread: a heap callback firing
-/// now is nested inside it.
+/// Whether V8 is taking a snapshot (or the guard's walk of the heap) on this
+/// thread: a heap callback firing now is nested inside it.
 pub fn capturing() -> bool {
     CAPTURING.get()
 }
@@ -194,7 +195,14 @@ fn prepare<'env>(from: Context<'env>, request: &Request) -> LgResult<Ready<'env>
     };
     let rss_before = memory::rss();
     let heap = engine.heap()?;
-    let slots = || engine.js_slots();
+    // The guard's walk of the heap (when memory is tight) collects garbage:
+    // a heap callback firing meanwhile is nested in this capture.
+    let slots = || {
+        CAPTURING.set(true);
+        let slots = engine.js_slots();
+        CAPTURING.set(false);
+        slots
+    };
     let watch = guard::check(
         &request.headroom,
         heap,
