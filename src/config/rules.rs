@@ -50,7 +50,7 @@ pub const MIB_ABOVE_0: Range = Range {
     from_min: false,
     ..MIB
 };
-/// Extra bytes per byte of heapUsed (`factor`); measured up to about 35 (BENCHMARKS.md).
+/// Extra bytes per byte of heapUsed (`factor`); measured up to about 31 (BENCHMARKS.md).
 pub const FACTOR: Range = Range {
     min: 0.0,
     from_min: false,

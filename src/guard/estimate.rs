@@ -21,11 +21,11 @@
 //!   fields 4.9). A pointer field is 8 bytes, so the edges are also at most a
 //!   quarter of the bytes outside large-object space: the lower of the two.
 //!
-//! Measured on 16 shapes, the estimate never fell below the real peak and
-//! stayed within 2.5× of it plus the reserve (BENCHMARKS.md). What it cannot
-//! see: arrays that hold the *same* few objects thousands of times (far more
-//! edges than objects). For those the watch aborts the capture before the
-//! limit. Before the count (the readiness check `headroom()`), nodes are
+//! Measured on 15 of the 16 shapes, the estimate never fell below the real
+//! peak and stayed within 2.5× of it plus the reserve (BENCHMARKS.md). What
+//! the count cannot see: arrays that hold the *same* few objects thousands of
+//! times (far more edges than objects). When memory is tight, `JsSlots` (a
+//! walk of the heap) gives their real lengths. Before the count (the readiness check `headroom()`), nodes are
 //! guessed from this isolate's last count, or from the densest heap measured
 //! (one node per 32 bytes).
 

@@ -1,6 +1,6 @@
 //! The memory-headroom guard: every snapshot passes it first, and it watches
 //! memory while V8 builds the snapshot. A snapshot needs many times the heap
-//! in extra memory (measured: up to ~35× heapUsed when one array holds a
+//! in extra memory (measured: up to ~31× heapUsed when one array holds a
 //! million objects), and a process killed by the OOM killer mid-dump leaves
 //! no file. So: estimate what the snapshot needs from V8's own object count,
 //! compare with what this process may still use (cgroup, host, configured
