@@ -105,8 +105,16 @@ export interface ConfigureOptions {
   /**
    * Deletes leakguard's own oldest snapshots (default names only) in the
    * snapshot's directory after each new one; `false` keeps all (default).
+   * A file still waiting for upload is never deleted.
    */
   retain?: RetainOptions | false
+  /**
+   * Uploads every snapshot to S3 once written (streamed while it is
+   * written); `false` stops uploading. Setting it also uploads, in the
+   * background, files in `dir` that an earlier process left waiting for
+   * upload (it died, or its upload failed).
+   */
+  s3?: S3Options | false
 }
 
 export interface DiffResult {
@@ -258,6 +266,52 @@ export interface RetainOptions {
 }
 
 /**
+ * Where snapshots are uploaded (with S3 configured, gzip defaults to level 1).
+ * Credentials come from the AWS SDK's default chain, never from here.
+ */
+export interface S3Options {
+  /** The bucket's name (no `s3://`). */
+  bucket: string
+  /** Text for the key's `{prefix}`, e.g. `'heapdumps/'`. Default `''`. */
+  prefix?: string
+  /** Default: the AWS chain's (`AWS_REGION`, the shared profile, EC2/ECS metadata). */
+  region?: string
+  /** A custom endpoint URL (`http://` or `https://`) for MinIO, Cloudflare R2, Ceph. */
+  endpoint?: string
+  /**
+   * Path-style addressing (`endpoint/bucket/key`). Default: `true` with an
+   * `endpoint`, else `false`.
+   */
+  forcePathStyle?: boolean
+  /**
+   * The object key's template; placeholders `{hostname} {pid} {reason}
+   * {yyyy} {mm} {dd} {timestamp} {filename} {prefix}` (UTC dates;
+   * `{timestamp}` like `20261202T003512.345Z`); `{{`/`}}` for braces.
+   * Default `{prefix}{hostname}/{yyyy}/{mm}/{dd}/{hostname}-{pid}-{timestamp}-{reason}.heapsnapshot.gz`
+   * (`.heapsnapshot` when not gzipped).
+   */
+  key?: string
+  /** Server-side encryption. */
+  sse?: 'AES256' | 'aws:kms'
+  /** The KMS key for `sse: 'aws:kms'` (default: the bucket's). */
+  kmsKeyId?: string
+  /** e.g. `'STANDARD_IA'`. Default: the bucket's (`STANDARD`). */
+  storageClass?: string
+  /** Keep the local file after a verified upload. Default `false`. */
+  keepLocal?: boolean
+  /**
+   * MiB per multipart part, 5 to 1024 (whole). Default 8. A snapshot
+   * smaller than one part goes up in a single PutObject.
+   */
+  partSizeMb?: number
+  /**
+   * Parts uploaded at once, 1 to 16. Default 4. The upload holds at most
+   * `partSizeMb × concurrency` MiB (at most 1024).
+   */
+  concurrency?: number
+}
+
+/**
  * Takes a heap snapshot of the calling thread's isolate (the main thread or
  * the worker that calls it) and writes it to a file.
  *
@@ -297,11 +351,19 @@ export interface SnapshotOptions {
   reason?: string
   /** `'keep'` or `'reset'` V8's object-id map; see `ConfigureOptions.objectIds`. */
   objectIds?: 'keep' | 'reset'
+  /**
+   * `false`: do not upload this snapshot (S3 configured or not; the
+   * gzip default is then as without S3).
+   */
+  s3?: boolean
 }
 
 /** What a snapshot produced and what it cost. */
 export interface SnapshotResult {
-  /** Absolute path of the finished file (ends in `.gz` when gzipped). */
+  /**
+   * Absolute path of the finished file (ends in `.gz` when gzipped). With
+   * S3 and without `keepLocal`, it is deleted once uploaded.
+   */
   path: string
   /** Size of the file on disk. */
   bytes: number
@@ -317,7 +379,10 @@ export interface SnapshotResult {
   heapUsed: number
   /** How long the JS thread (event loop) was blocked: take, serialize, delete, in ms. */
   blockMs: number
-  /** From the call to the complete, renamed file, in ms. */
+  /**
+   * From the call to the complete, renamed file, in ms (an upload's own
+   * time is `s3.afterFileMs` on top).
+   */
   totalMs: number
   /** Process RSS before the snapshot, in bytes. */
   rssBefore: number
@@ -330,6 +395,11 @@ export interface SnapshotResult {
   objectIds: 'keep' | 'reset'
   /** What the memory-headroom guard decided; absent when it is off. */
   headroom?: HeadroomResult
+  /**
+   * Where the snapshot went in S3, once verified there (the promise
+   * resolves only then); absent without S3.
+   */
+  s3?: UploadResult
 }
 
 export interface SummaryResult {
@@ -361,6 +431,59 @@ export interface ThresholdOptions {
    * Default 3 (enough for `leakguard diff s1 s2 s3`).
    */
   maxSnapshots?: number
+}
+
+/**
+ * Uploads a complete snapshot file to S3 with the `s3` settings given, or
+ * else those configured (`configure({ s3 })`, `LEAKGUARD_S3_*`), and
+ * resolves with where it went. A file an earlier process left marked for
+ * upload keeps the key and metadata it was taken with (and a dangling
+ * multipart upload of it is aborted first); any other file is keyed as this
+ * host's, with `reason` (default `'upload'`) and its modification time.
+ * Whether the local file is kept after the upload follows `s3.keepLocal`.
+ * Rejects with `ERR_LEAKGUARD_UPLOAD` (the file is never touched then),
+ * `ERR_LEAKGUARD_WRITE` for a file that cannot be read, or `ERR_LEAKGUARD_CONFIG`.
+ */
+export declare function upload(file: string, options?: UploadOptions): Promise<UploadResult>
+
+/** Options of `upload()`. */
+export interface UploadOptions {
+  /** Where to upload; default: the configured `s3`. */
+  s3?: S3Options
+  /** Overrides `s3.keepLocal`. */
+  keepLocal?: boolean
+  /** The key's `{reason}` for a file without an upload mark. Default `'upload'`. */
+  reason?: string
+}
+
+/**
+ * Where a file went in S3 (`SnapshotResult.s3`, the `'upload'` event,
+ * `upload()`), once S3 confirmed the object's size.
+ */
+export interface UploadResult {
+  bucket: string
+  key: string
+  /** The object's ETag (a multipart one ends in `-<parts>`). */
+  etag: string
+  /** The object's size. */
+  bytes: number
+  /** Parts uploaded: 1 for a single PutObject. */
+  parts: number
+  /** From the upload's start (with the file's first bytes) to its verification, in ms. */
+  ms: number
+  /**
+   * How long after the file was complete the upload was verified, in ms:
+   * what uploading added to the snapshot's `totalMs`.
+   */
+  afterFileMs: number
+  /** The local file; deleted after the upload unless `keepLocal`. */
+  path: string
+  /** Whether the local file was kept. */
+  kept: boolean
+  /** The snapshot's reason. */
+  reason: string
+  /** Whether this was a leftover from an earlier process (or failed upload). */
+  leftover: boolean
 }
 
 /**

@@ -843,5 +843,6 @@ module.exports.headroom = nativeBinding.headroom
 module.exports.off = nativeBinding.off
 module.exports.on = nativeBinding.on
 module.exports.snapshot = nativeBinding.snapshot
+module.exports.upload = nativeBinding.upload
 module.exports.writeSnapshot = nativeBinding.writeSnapshot
 module.exports.analyze = nativeBinding.analyze

@@ -28,7 +28,7 @@ use crate::events;
 use crate::guard::{self, GuardReport};
 use crate::js_thread::{self, JsThread};
 use crate::memory;
-use crate::report::announce;
+use crate::report::{announce, announce_upload};
 use crate::request::{ObjectIds, Request, Snapshot};
 use crate::sink::{self, retain};
 use crate::writer;
@@ -134,15 +134,21 @@ fn start(from: Context, hop: Arc<JsThread>, request: Request, settle: Settle) {
     match prepare(from, &request) {
         Ok(ready) => {
             let reason = request.reason.clone();
-            let back = Arc::clone(&hop);
-            capture(ready, request, move |snapshot| {
-                back.run(move |env| finish(env, &reason, snapshot, settle))
-            })
+            let (written, settled) = (Arc::clone(&hop), hop);
+            capture(
+                ready,
+                request,
+                move |_| written.run(next),
+                move |snapshot| settled.run(move |env| finish(env, &reason, snapshot, settle)),
+            )
         }
         Err(e) => {
             let result = failed(&request, e);
             let reason = request.reason;
-            hop.run(move |env| finish(env, &reason, result, settle));
+            hop.run(move |env| {
+                next(env);
+                finish(env, &reason, result, settle)
+            });
         }
     }
 }
@@ -153,19 +159,30 @@ fn start(from: Context, hop: Arc<JsThread>, request: Request, settle: Settle) {
 pub fn capture_and_wait(request: Request) -> LgResult<Snapshot> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let reason = request.reason.clone();
-    let result = match prepare(Context::Interrupt, &request) {
+    let hop = js_thread::current();
+    let tell = move |outcome: LgResult<Snapshot>| {
+        if let Some(hop) = hop {
+            hop.run(move |env| raise(env, events::emit(env, &reason, &outcome)));
+        }
+    };
+    match prepare(Context::Interrupt, &request) {
         Ok(ready) => {
-            capture(ready, request, move |s| drop(tx.send(s)));
+            // Returns once the file is complete; an upload goes on meanwhile.
+            capture(
+                ready,
+                request,
+                move |file| drop(tx.send(file.clone())),
+                tell,
+            );
             rx.recv()
                 .unwrap_or_else(|_| Err(LgError::capture("the writer thread died")))
         }
-        Err(e) => failed(&request, e),
-    };
-    if let Some(hop) = js_thread::current() {
-        let outcome = result.clone();
-        hop.run(move |env| raise(env, events::emit(env, &reason, &outcome)));
+        Err(e) => {
+            let result = failed(&request, e);
+            tell(result.clone());
+            result
+        }
     }
-    result
 }
 
 /// A request that failed before capture: the error names its file, and the
@@ -210,7 +227,12 @@ fn prepare<'env>(from: Context<'env>, request: &Request) -> LgResult<Ready<'env>
         engine.reports_progress(),
         &slots,
     )?;
-    let sink = sink::open(&request.dest)?;
+    let origin = sink::s3::Origin {
+        reason: &request.reason,
+        heap_used: heap.used,
+        at: request.dest.at,
+    };
+    let sink = sink::open(&request.dest, &origin)?;
     Ok(Ready {
         started,
         engine,
@@ -221,9 +243,16 @@ fn prepare<'env>(from: Context<'env>, request: &Request) -> LgResult<Ready<'env>
     })
 }
 
-/// Takes the snapshot into the writer; `done` gets the outcome on the writer
-/// thread once the file is complete (after the stderr line and retention).
-fn capture(ready: Ready, request: Request, done: impl FnOnce(LgResult<Snapshot>) + Send + 'static) {
+/// Takes the snapshot into the writer. `written` hears, on the writer
+/// thread, that the file is complete (or failed); `done` gets the outcome
+/// once its upload is verified too (at once without one), after the stderr
+/// lines and retention.
+fn capture(
+    ready: Ready,
+    request: Request,
+    written: impl FnOnce(&LgResult<Snapshot>) + Send + 'static,
+    done: impl FnOnce(LgResult<Snapshot>) + Send + 'static,
+) {
     let Ready {
         started,
         engine,
@@ -237,26 +266,47 @@ fn capture(ready: Ready, request: Request, done: impl FnOnce(LgResult<Snapshot>)
     let mut queue = writer::spawn(sink, writer::STALL, move |result| {
         memory::release_free_pages();
         let rss_after = memory::rss();
-        let mut snapshot = result.map(|done: writer::Finished<Captured>| Snapshot {
-            path: done.written.path,
-            bytes: done.written.bytes,
-            raw_bytes: done.raw_bytes,
-            gzip: request.dest.gzip,
-            reason: request.reason.clone(),
-            heap_used: done.capture.heap_used,
-            block_ms: done.capture.block_ms,
-            total_ms: ms(started),
-            rss_before: done.capture.rss_before,
-            rss_after,
-            object_ids: done.capture.object_ids,
-            guard: done.capture.guard,
-            retention_failures: Vec::new(),
+        let mut upload = None;
+        let snapshot = result.map(|done: writer::Finished<Captured>| {
+            upload = done.written.upload;
+            Snapshot {
+                path: done.written.path,
+                bytes: done.written.bytes,
+                raw_bytes: done.raw_bytes,
+                gzip: request.dest.gzip,
+                reason: request.reason.clone(),
+                heap_used: done.capture.heap_used,
+                block_ms: done.capture.block_ms,
+                total_ms: ms(started),
+                rss_before: done.capture.rss_before,
+                rss_after,
+                object_ids: done.capture.object_ids,
+                guard: done.capture.guard,
+                retention_failures: Vec::new(),
+                s3: None,
+            }
         });
-        if let Ok(s) = &mut snapshot {
-            s.retention_failures = retain::prune(&s.path, request.retain);
-        }
         announce(&request, &snapshot);
-        done(snapshot);
+        written(&snapshot);
+        let file_done = Instant::now();
+        let settle = move |mut outcome: LgResult<Snapshot>| {
+            if let Ok(s) = &mut outcome {
+                s.retention_failures = retain::prune(&s.path, request.retain);
+            }
+            done(outcome)
+        };
+        match (snapshot, upload) {
+            (Ok(mut snapshot), Some(upload)) => upload.then(move |uploaded| {
+                let outcome = uploaded.map(|mut u| {
+                    u.after_file_ms = ms(file_done);
+                    snapshot.s3 = Some(u);
+                    snapshot
+                });
+                announce_upload(&request, &outcome);
+                settle(outcome)
+            }),
+            (snapshot, _) => settle(snapshot),
+        }
     });
 
     let blocked = Instant::now();
@@ -294,22 +344,28 @@ fn capture(ready: Ready, request: Request, done: impl FnOnce(LgResult<Snapshot>)
     queue.close(captured.map_err(|e| e.with_path(&final_path)));
 }
 
-/// On the JS thread: settles one request, tells the listeners, then starts
-/// the next waiting request. A listener's exception is raised last, so it
-/// cannot leave the queue stuck.
-fn finish(env: &Env, reason: &str, result: LgResult<Snapshot>, settle: Settle) {
-    let hop = js_thread::home(env);
-    if let Ok(hop) = &hop {
-        leave(hop); // before the listeners run: this snapshot is done
-    }
-    let thrown = tell(env, reason, result, settle);
+/// On the JS thread, once a snapshot's file is complete (or failed): the
+/// snapshot no longer makes the isolate busy, and the next waiting request
+/// starts (an upload may still be running: it needs little memory).
+fn next(env: &Env) {
+    PENDING.set(PENDING.get().saturating_sub(1));
     let next = GATE.with_borrow_mut(|gate| {
         let next = gate.waiting.pop_front();
         gate.busy = next.is_some();
         next
     });
-    if let (Ok(hop), Some((request, settle))) = (hop, next) {
+    if let (Ok(hop), Some((request, settle))) = (js_thread::home(env), next) {
         start(Context::Js(env), hop, request, settle);
+    }
+}
+
+/// On the JS thread: settles one request (its upload done, if any) and
+/// tells the listeners; the event loop is no longer held for it. A
+/// listener's exception is raised last.
+fn finish(env: &Env, reason: &str, result: LgResult<Snapshot>, settle: Settle) {
+    let thrown = tell(env, reason, result, settle);
+    if let Ok(hop) = js_thread::home(env) {
+        hop.release();
     }
     raise(env, thrown);
 }
@@ -334,7 +390,7 @@ fn tell(
 }
 
 /// 'uncaughtException', as a throwing EventEmitter listener would cause.
-fn raise(env: &Env, thrown: Option<napi::sys::napi_value>) {
+pub fn raise(env: &Env, thrown: Option<napi::sys::napi_value>) {
     if let Some(exception) = thrown {
         unsafe { napi::sys::napi_fatal_exception(env.raw(), exception) };
     }

@@ -4,7 +4,10 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::sink::s3::S3Settings;
 
 /// Ends every temporary name: how leakguard's own leftovers are recognised.
 const TEMP_SUFFIX: &str = ".leakguard.tmp";
@@ -15,6 +18,10 @@ pub struct Destination {
     pub path: PathBuf,
     /// gzip level, `None` for raw JSON.
     pub gzip: Option<u32>,
+    /// Where the file is uploaded once written, if anywhere.
+    pub s3: Option<Arc<S3Settings>>,
+    /// When the snapshot was asked for (its default name and object key).
+    pub at: SystemTime,
 }
 
 impl Destination {
@@ -27,7 +34,12 @@ impl Destination {
         if gzip.is_some() && path.extension().is_none_or(|e| e != "gz") {
             path.as_mut_os_string().push(".gz");
         }
-        Destination { path, gzip }
+        Destination {
+            path,
+            gzip,
+            s3: None,
+            at: now,
+        }
     }
 
     /// The directory the file goes in and its name there; `None` when the

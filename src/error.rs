@@ -23,6 +23,8 @@ pub enum Code {
     Hook,
     /// A snapshot file given to `analyze` cannot be read or parsed.
     Analysis,
+    /// The upload to S3 failed; the complete file is kept.
+    Upload,
 }
 
 impl Code {
@@ -34,6 +36,7 @@ impl Code {
             Code::Headroom => "ERR_LEAKGUARD_HEADROOM",
             Code::Hook => "ERR_LEAKGUARD_HOOK",
             Code::Analysis => "ERR_LEAKGUARD_ANALYSIS",
+            Code::Upload => "ERR_LEAKGUARD_UPLOAD",
         }
     }
 }
@@ -49,6 +52,18 @@ pub struct LgError {
     pub os: Option<OsCause>,
     /// The guard's numbers, for headroom refusals.
     pub headroom: Option<Box<HeadroomFacts>>,
+    /// Where an upload was going and why it failed.
+    pub upload: Option<Box<UploadFacts>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UploadFacts {
+    /// S3's error code, or the network's (`ConnectionRefused`, `Timeout` …).
+    pub s3_code: String,
+    pub bucket: String,
+    pub key: String,
+    /// A multipart upload that could not be aborted (the mark keeps it for later).
+    pub upload_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +104,7 @@ impl LgError {
             path: None,
             os: None,
             headroom: None,
+            upload: None,
         }
     }
 
@@ -112,6 +128,15 @@ impl LgError {
         LgError {
             headroom: Some(Box::new(facts)),
             ..Self::new(Code::Headroom, message)
+        }
+    }
+
+    /// A failed upload of the complete file `path`, which is kept.
+    pub fn upload(message: impl Into<String>, path: &Path, facts: UploadFacts) -> Self {
+        LgError {
+            path: Some(path.to_path_buf()),
+            upload: Some(Box::new(facts)),
+            ..Self::new(Code::Upload, message)
         }
     }
 
@@ -242,6 +267,14 @@ impl LgError {
             error.set_named_property("boundBy", h.bound.as_str())?;
             error.set_named_property("heapUsed", h.heap_used as f64)?;
             error.set_named_property("rss", h.rss as f64)?;
+        }
+        if let Some(u) = &self.upload {
+            error.set_named_property("s3Code", u.s3_code.as_str())?;
+            error.set_named_property("bucket", u.bucket.as_str())?;
+            error.set_named_property("key", u.key.as_str())?;
+            if let Some(id) = &u.upload_id {
+                error.set_named_property("uploadId", id.as_str())?;
+            }
         }
         Ok(error.to_unknown())
     }

@@ -1,8 +1,9 @@
 //! `leakguard.on(event, listener)`: every snapshot's outcome, whatever
 //! triggered it. `'snapshot'` gets the result; `'skipped'` gets the guard's
 //! refusal (an `ERR_LEAKGUARD_HEADROOM` error); `'error'` gets any other
-//! failure, and, after a `'snapshot'`, each older file retention could not
-//! delete. Each payload carries the `reason` of the trigger. Unlike an
+//! failure (a failed upload included), and, after a `'snapshot'`, each older
+//! file retention could not delete; `'upload'` follows `'snapshot'` for a
+//! snapshot uploaded to S3, and comes alone for a leftover uploaded. Each payload carries the `reason` of the trigger. Unlike an
 //! EventEmitter, an `'error'` nobody listens to is not thrown: it would crash
 //! the app that leakguard is there to help.
 //!
@@ -17,7 +18,7 @@ use napi::{sys, Env, JsValue, Result};
 
 use crate::error::{Code, LgError, LgResult};
 use crate::request::Snapshot;
-use crate::SnapshotResult;
+use crate::result::{SnapshotResult, UploadResult};
 
 pub type Args = FnArgs<(Unknown<'static>,)>;
 pub type Listener<'env> = Function<'env, Args, Unknown<'static>>;
@@ -27,16 +28,18 @@ pub enum Event {
     Snapshot,
     Skipped,
     Error,
+    Upload,
 }
 
 impl Event {
-    pub const NAMES: &'static str = "'snapshot', 'skipped', 'error'";
+    pub const NAMES: &'static str = "'snapshot', 'skipped', 'error', 'upload'";
 
     pub fn parse(name: &str) -> Option<Event> {
         match name {
             "snapshot" => Some(Event::Snapshot),
             "skipped" => Some(Event::Skipped),
             "error" => Some(Event::Error),
+            "upload" => Some(Event::Upload),
             _ => None,
         }
     }
@@ -90,6 +93,11 @@ fn emit_to_listeners(env: &Env, reason: &str, outcome: &LgResult<Snapshot>) -> R
             call(env, Event::Snapshot, || {
                 SnapshotResult::from(s.clone()).into_unknown(env)
             })?;
+            if let Some(u) = &s.s3 {
+                call(env, Event::Upload, || {
+                    UploadResult::new(u.clone(), false).into_unknown(env)
+                })?;
+            }
             // The snapshot succeeded; deleting an older file did not.
             for e in &s.retention_failures {
                 call(env, Event::Error, || error(e))?;
@@ -99,6 +107,13 @@ fn emit_to_listeners(env: &Env, reason: &str, outcome: &LgResult<Snapshot>) -> R
         Err(e) if e.code == Code::Headroom => call(env, Event::Skipped, || error(e)),
         Err(e) => call(env, Event::Error, || error(e)),
     }
+}
+
+/// Tells the `'upload'` listeners of an upload that was not a new
+/// snapshot's (a leftover); returns a listener's exception, as `emit`.
+pub fn emit_upload(env: &Env, upload: UploadResult) -> Option<sys::napi_value> {
+    let thrown = call(env, Event::Upload, || upload.into_unknown(env)).err()?;
+    unsafe { napi::Error::to_napi_value(env.raw(), thrown) }.ok()
 }
 
 /// Calls `event`'s listeners with the payload `make` builds (only if there are any).

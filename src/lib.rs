@@ -26,6 +26,7 @@ mod process;
 mod promise;
 mod report;
 mod request;
+mod result;
 mod setup;
 mod sink;
 mod trigger;
@@ -37,87 +38,13 @@ use napi::{Env, JsValue, Result};
 use config::SnapshotOptions;
 use error::LgResult;
 use request::Snapshot;
+use result::SnapshotResult;
 
 /// Runs as the addon loads in each isolate (see `setup::on_load`).
 #[napi(module_exports)]
 pub fn init(_exports: napi::bindgen_prelude::Object, env: Env) -> Result<()> {
     setup::on_load(&env);
     Ok(())
-}
-
-/// What a snapshot produced and what it cost.
-#[napi(object)]
-pub struct SnapshotResult {
-    /// Absolute path of the finished file (ends in `.gz` when gzipped).
-    pub path: String,
-    /// Size of the file on disk.
-    pub bytes: i64,
-    /// Size of the uncompressed snapshot JSON.
-    pub raw_bytes: i64,
-    /// Whether the file is gzip-compressed.
-    pub gzip: bool,
-    /// The gzip level used, when `gzip` is true.
-    pub gzip_level: Option<u32>,
-    /// What asked for the snapshot: `'api'` unless the caller passed a `reason`.
-    pub reason: String,
-    /// V8's used heap size just before the snapshot, in bytes.
-    pub heap_used: i64,
-    /// How long the JS thread (event loop) was blocked: take, serialize, delete, in ms.
-    pub block_ms: f64,
-    /// From the call to the complete, renamed file, in ms.
-    pub total_ms: f64,
-    /// Process RSS before the snapshot, in bytes.
-    pub rss_before: i64,
-    /// Process RSS once the file was complete and freed memory returned to the OS.
-    pub rss_after: i64,
-    /// What was done with V8's object-id map: `'reset'` only when asked for
-    /// and possible (not in the `node-v8` fallback).
-    #[napi(ts_type = "'keep' | 'reset'")]
-    pub object_ids: String,
-    /// What the memory-headroom guard decided; absent when it is off.
-    pub headroom: Option<HeadroomResult>,
-}
-
-/// The memory-headroom guard's numbers for one snapshot (bytes).
-#[napi(object)]
-pub struct HeadroomResult {
-    /// Estimated extra memory the snapshot needed (including the reserve),
-    /// from V8's count of the heap's objects.
-    pub need: f64,
-    /// Memory the process could still use when the snapshot started.
-    pub available: f64,
-    /// The limit that bound `available` (a cgroup file, the host, or `headroom.limitMb`).
-    pub bound_by: String,
-    /// Extra RSS the snapshot actually used at its peak (as sampled during capture).
-    pub extra_peak: f64,
-    /// V8's count of the heap's objects, which `need` was estimated from.
-    pub objects: Option<f64>,
-}
-
-impl From<Snapshot> for SnapshotResult {
-    fn from(s: Snapshot) -> Self {
-        SnapshotResult {
-            path: s.path.to_string_lossy().into_owned(),
-            bytes: s.bytes as i64,
-            raw_bytes: s.raw_bytes as i64,
-            gzip: s.gzip.is_some(),
-            gzip_level: s.gzip,
-            reason: s.reason,
-            heap_used: s.heap_used as i64,
-            block_ms: s.block_ms,
-            total_ms: s.total_ms,
-            rss_before: s.rss_before as i64,
-            rss_after: s.rss_after as i64,
-            object_ids: s.object_ids.as_str().to_string(),
-            headroom: s.guard.map(|g| HeadroomResult {
-                need: g.need as f64,
-                available: g.available as f64,
-                bound_by: g.bound,
-                extra_peak: g.extra_peak as f64,
-                objects: g.nodes.map(|n| n as f64),
-            }),
-        }
-    }
 }
 
 /// Sets process-wide defaults for later snapshots. Options left out keep
@@ -214,6 +141,56 @@ pub fn write_snapshot(
     };
     drain::request(&env, config::request(options), settle);
     Ok(true)
+}
+
+/// Uploads a complete snapshot file to S3 with the `s3` settings given, or
+/// else those configured (`configure({ s3 })`, `LEAKGUARD_S3_*`), and
+/// resolves with where it went. A file an earlier process left marked for
+/// upload keeps the key and metadata it was taken with (and a dangling
+/// multipart upload of it is aborted first); any other file is keyed as this
+/// host's, with `reason` (default `'upload'`) and its modification time.
+/// Whether the local file is kept after the upload follows `s3.keepLocal`.
+/// Rejects with `ERR_LEAKGUARD_UPLOAD` (the file is never touched then),
+/// `ERR_LEAKGUARD_WRITE` for a file that cannot be read, or `ERR_LEAKGUARD_CONFIG`.
+#[napi(
+    ts_args_type = "file: string, options?: UploadOptions",
+    ts_return_type = "Promise<UploadResult>"
+)]
+pub fn upload(env: Env, file: Unknown, options: Option<Unknown>) -> Result<Unknown<'static>> {
+    let (deferred, promise) = promise::create(&env)?;
+    let settle = move |env: &Env, result: LgResult<sink::s3::Uploaded>| {
+        let ok = result.is_ok();
+        let value = match result {
+            Ok(u) => unsafe {
+                result::UploadResult::to_napi_value(env.raw(), result::UploadResult::new(u, false))
+            },
+            Err(e) => e.to_js(env).map(|v| v.raw()),
+        };
+        if let Ok(value) = value {
+            deferred.settle(env, value, ok);
+        }
+    };
+    let started = config::parse_upload(file, options).and_then(|(path, s3, reason)| {
+        let hop = js_thread::home(&env).map_err(|e| error::LgError::capture(e.reason))?;
+        let pending = sink::s3::upload_file(s3, &path, &reason)?;
+        Ok((hop, pending))
+    });
+    match started {
+        Ok((hop, pending)) => {
+            hop.hold();
+            let back = std::sync::Arc::clone(&hop);
+            pending.then(move |outcome| {
+                back.run(move |env| {
+                    settle(env, outcome);
+                    if let Ok(hop) = js_thread::home(env) {
+                        hop.release();
+                    }
+                })
+            });
+        }
+        Err(e) => settle(&env, Err(e)),
+    }
+    Ok(promise)
 }
 
 /// The memory-headroom guard's view right now (bytes).

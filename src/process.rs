@@ -45,3 +45,28 @@ pub fn write_stderr(line: &str) {
     // SAFETY: a plain write of an owned buffer; a failed log line is not worth more.
     unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
 }
+
+static NODE_VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Notes `process.version` (as the addon loads) for code that has no env.
+pub fn note_node_version(env: &Env) {
+    if let Ok(v) = process(env).and_then(|p| p.get_named_property::<String>("version")) {
+        let _ = NODE_VERSION.set(v);
+    }
+}
+
+/// `process.version`, once noted.
+pub fn node_version() -> String {
+    NODE_VERSION.get().cloned().unwrap_or_default()
+}
+
+/// This host's name (in Kubernetes, the pod's).
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
+    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
+        return "unknown-host".to_string();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}

@@ -14,6 +14,32 @@ pub fn announce(request: &Request, outcome: &LgResult<Snapshot>) {
     }
 }
 
+/// The second line of a snapshot bound for S3: where it went, or why not
+/// (the error says where the kept file is).
+pub fn announce_upload(request: &Request, outcome: &LgResult<Snapshot>) {
+    if request.announce {
+        write_stderr(&upload_line(&request.reason, outcome));
+    }
+}
+
+fn upload_line(reason: &str, outcome: &LgResult<Snapshot>) -> String {
+    let pid = std::process::id();
+    match outcome.as_ref().map(|s| s.s3.as_ref()) {
+        Ok(Some(u)) => format!(
+            "leakguard[{pid}]: heap snapshot ({reason}) uploaded to s3://{}/{} ({} in {:.1} s)\n",
+            u.bucket,
+            u.key,
+            size(u.bytes),
+            u.ms / 1000.0
+        ),
+        Ok(None) => String::new(),
+        Err(e) => format!(
+            "leakguard[{pid}]: heap snapshot ({reason}): {}\n",
+            e.message
+        ),
+    }
+}
+
 fn line(reason: &str, outcome: &LgResult<Snapshot>) -> String {
     let pid = std::process::id();
     match outcome {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::destination::Destination;
 use crate::error::LgError;
 use crate::guard::{GuardReport, Headroom};
+use crate::sink::s3::Uploaded;
 use crate::sink::Retain;
 
 pub const REASON_API: &str = "api";
@@ -64,7 +65,7 @@ pub struct Snapshot {
     pub heap_used: u64,
     /// How long the JS thread was blocked (take + serialize + delete).
     pub block_ms: f64,
-    /// From the request's start to the file's rename.
+    /// From the request's start to the file's rename (the upload comes after).
     pub total_ms: f64,
     pub rss_before: u64,
     pub rss_after: u64,
@@ -75,4 +76,6 @@ pub struct Snapshot {
     /// Older files retention could not delete: `'error'` events after this
     /// snapshot's own, which succeeded.
     pub retention_failures: Vec<LgError>,
+    /// Where the file went in S3, once verified there.
+    pub s3: Option<Uploaded>,
 }

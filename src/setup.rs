@@ -6,11 +6,13 @@
 use napi::bindgen_prelude::Either;
 use napi::Env;
 
-use crate::config::{self, env::FromEnv, ConfigureOptions};
-use crate::drain;
+use crate::config::{self, env::FromEnv, ConfigureOptions, Defaults};
 use crate::error::{LgError, LgResult};
 use crate::process::{self, write_stderr};
+use crate::result::UploadResult;
+use crate::sink::s3::leftovers;
 use crate::trigger::{near_limit, signal, threshold};
+use crate::{capture, drain, events, js_thread};
 
 /// `configure()`: checks every option, then arms or disarms the triggers
 /// it names on the calling isolate. The defaults change only once all of
@@ -31,8 +33,51 @@ pub fn configure(env: &Env, options: ConfigureOptions) -> LgResult<()> {
         drain::set_hook(hook)
             .map_err(|e| LgError::config(format!("beforeSnapshot: {}", e.reason)))?;
     }
+    if c.s3_changed || c.dir_changed {
+        upload_leftovers(env, &c.defaults);
+    }
     config::store(c.defaults);
     Ok(())
+}
+
+/// With S3 configured, uploads in the background what an earlier process
+/// left marked in the snapshot directory: `'upload'` events, and a stderr
+/// line each (unless `quiet`).
+fn upload_leftovers(env: &Env, defaults: &Defaults) {
+    let Some(s3) = defaults.s3.clone() else {
+        return;
+    };
+    let Some(dir) = defaults
+        .dir
+        .clone()
+        .or_else(|| std::env::current_dir().ok())
+    else {
+        return;
+    };
+    let hop = js_thread::home(env).ok();
+    let quiet = defaults.quiet;
+    leftovers::recover(s3, &dir, move |outcome| match outcome {
+        Ok(u) => {
+            if !quiet {
+                write_stderr(&format!(
+                    "leakguard: uploaded the snapshot {} left by an earlier process to s3://{}/{}\n",
+                    u.path.display(),
+                    u.bucket,
+                    u.key
+                ));
+            }
+            if let Some(hop) = &hop {
+                let upload = UploadResult::new(u, true);
+                hop.run(move |env| capture::raise(env, events::emit_upload(env, upload)));
+            }
+        }
+        Err(e) if !quiet => write_stderr(&format!(
+            "leakguard: a snapshot left by an earlier process was not uploaded: {}; it stays \
+             marked for the next process or `leakguard upload`\n",
+            e.message
+        )),
+        Err(_) => {}
+    });
 }
 
 /// `configureFromEnv()`: applies each group of `LEAKGUARD_*` variables on
@@ -56,6 +101,7 @@ pub fn configure_from_env(env: &Env, vars: &[(String, String)]) -> Vec<String> {
 /// says `nosignal` (`config::env::no_signal`). Never fails the app's
 /// `require`: a problem is one stderr line.
 pub fn on_load(env: &Env) {
+    process::note_node_version(env);
     let var = |name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
     let off = config::env::no_signal(
         var("LEAKGUARD_OPTIONS").as_deref(),

@@ -170,6 +170,7 @@ mod tests {
             Ok(Written {
                 path: self.paths.path.clone(),
                 bytes,
+                upload: None,
             })
         }
     }

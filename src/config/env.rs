@@ -9,6 +9,7 @@ use std::path::Path;
 use napi::bindgen_prelude::Either;
 
 use super::rules::{self, shown, shown_name, Range};
+use super::s3::{self, S3Options};
 use super::{
     signals, ConfigureOptions, HeadroomOptions, NearHeapLimitOptions, RetainOptions,
     ThresholdOptions,
@@ -47,6 +48,20 @@ const GROUPS: &[&[&str]] = &[
         "LEAKGUARD_HEADROOM_FACTOR",
     ],
     &["LEAKGUARD_RETAIN_FILES", "LEAKGUARD_RETAIN_MB"],
+    &[
+        "LEAKGUARD_S3_BUCKET",
+        "LEAKGUARD_S3_PREFIX",
+        "LEAKGUARD_S3_REGION",
+        "LEAKGUARD_S3_ENDPOINT",
+        "LEAKGUARD_S3_FORCE_PATH_STYLE",
+        "LEAKGUARD_S3_KEY",
+        "LEAKGUARD_S3_SSE",
+        "LEAKGUARD_S3_KMS_KEY_ID",
+        "LEAKGUARD_S3_STORAGE_CLASS",
+        "LEAKGUARD_S3_KEEP_LOCAL",
+        "LEAKGUARD_S3_PART_SIZE_MB",
+        "LEAKGUARD_S3_CONCURRENCY",
+    ],
 ];
 
 /// The words `LEAKGUARD_OPTIONS` knows.
@@ -249,6 +264,35 @@ impl<'a> Vars<'a> {
                         .map(|mb| rules::mib(mb) as f64),
                 }))
             }
+            "LEAKGUARD_S3_BUCKET" => {
+                let upload = S3Options {
+                    bucket: self
+                        .read(lead, text(s3::bucket, s3::BUCKET))
+                        .unwrap_or_default(),
+                    prefix: self.read("LEAKGUARD_S3_PREFIX", text(s3::text, s3::TEXT)),
+                    region: self.read("LEAKGUARD_S3_REGION", text(s3::region, s3::REGION)),
+                    endpoint: self.read("LEAKGUARD_S3_ENDPOINT", text(s3::endpoint, s3::ENDPOINT)),
+                    force_path_style: self.read("LEAKGUARD_S3_FORCE_PATH_STYLE", flag),
+                    key: self.read("LEAKGUARD_S3_KEY", s3::key_template),
+                    sse: self.read("LEAKGUARD_S3_SSE", text(s3::sse, s3::SSE)),
+                    kms_key_id: self.read("LEAKGUARD_S3_KMS_KEY_ID", text(s3::text, s3::TEXT)),
+                    storage_class: self.read(
+                        "LEAKGUARD_S3_STORAGE_CLASS",
+                        text(s3::storage_class, s3::STORAGE_CLASS),
+                    ),
+                    keep_local: self.read("LEAKGUARD_S3_KEEP_LOCAL", flag),
+                    part_size_mb: self.read("LEAKGUARD_S3_PART_SIZE_MB", |v| {
+                        by_rule(v, s3::part_size, s3::PART_SIZE)
+                    }),
+                    concurrency: self.read("LEAKGUARD_S3_CONCURRENCY", |v| {
+                        by_rule(v, s3::concurrency, s3::CONCURRENCY)
+                    }),
+                };
+                if upload.bucket.is_empty() {
+                    return Err("set LEAKGUARD_S3_BUCKET to upload to S3".into());
+                }
+                o.s3 = Some(Either::B(upload));
+            }
             _ => unreachable!("every group has a case"),
         }
         Ok(o)
@@ -313,6 +357,14 @@ fn by_rule<T>(v: &str, rule: impl Fn(f64) -> Option<T>, what: &str) -> Result<T,
 
 fn in_range(range: Range) -> impl FnOnce(&str) -> Result<f64, String> {
     move |v| by_rule(v, |n| range.check(n), &range.accepts())
+}
+
+/// A string that `rule` accepts.
+fn text(
+    rule: impl Fn(&str) -> Option<String>,
+    what: &'static str,
+) -> impl FnOnce(&str) -> Result<String, String> {
+    move |v| rule(v).ok_or_else(|| accepted(what))
 }
 
 fn count(v: &str) -> Result<u32, String> {

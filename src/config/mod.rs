@@ -9,7 +9,7 @@
 
 use std::ffi::c_int;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use napi::bindgen_prelude::{Either, Null, Unknown};
@@ -17,6 +17,7 @@ use napi::bindgen_prelude::{Either, Null, Unknown};
 pub mod env;
 mod reader;
 pub mod rules;
+pub mod s3;
 mod signals;
 use reader::Reader;
 use rules::{mib, millis, shown_path};
@@ -27,7 +28,9 @@ use crate::events::Listener;
 use crate::guard::Headroom;
 use crate::process;
 use crate::request::{ObjectIds, Request, REASON_API};
+use crate::sink::s3::S3Settings;
 use crate::sink::Retain;
+use s3::S3Options;
 
 /// Process-wide defaults set by `configure()`.
 #[derive(Clone, Debug, Default)]
@@ -36,6 +39,8 @@ pub struct Defaults {
     pub dir: Option<PathBuf>,
     /// gzip level, `None` for an uncompressed `.heapsnapshot`.
     pub gzip: Option<u32>,
+    /// Whether `gzip` was set: unset, snapshots bound for S3 are gzip level 1.
+    pub gzip_set: bool,
     pub object_ids: ObjectIds,
     pub headroom: Headroom,
     /// No stderr line for snapshots nobody awaits.
@@ -48,6 +53,8 @@ pub struct Defaults {
     pub threshold: Option<Threshold>,
     /// `maxSnapshots` of the near-heap-limit trigger, `None` when off.
     pub near_heap_limit: Option<u32>,
+    /// Where snapshots are uploaded, `None` for nowhere.
+    pub s3: Option<Arc<S3Settings>>,
 }
 
 /// `threshold` configuration (when it trips: `trigger::threshold`).
@@ -64,6 +71,7 @@ pub struct Threshold {
 static DEFAULTS: Mutex<Defaults> = Mutex::new(Defaults {
     dir: None,
     gzip: None,
+    gzip_set: false,
     object_ids: ObjectIds::Keep,
     headroom: Headroom {
         enabled: true,
@@ -80,6 +88,7 @@ static DEFAULTS: Mutex<Defaults> = Mutex::new(Defaults {
     signal: None,
     threshold: None,
     near_heap_limit: None,
+    s3: None,
 });
 
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(300);
@@ -104,6 +113,10 @@ pub struct Configuration<'env> {
     pub threshold: Option<Option<Threshold>>,
     pub near_heap_limit: Option<Option<u32>>,
     pub before_snapshot: Option<Option<Listener<'env>>>,
+    /// Whether this call set `s3` (on, with new settings, or off).
+    pub s3_changed: bool,
+    /// Whether this call set `dir`.
+    pub dir_changed: bool,
 }
 
 /// Checks `configure()` options and lays them over the current defaults
@@ -122,11 +135,22 @@ pub fn resolve(options: ConfigureOptions) -> LgResult<Configuration> {
         }
     }
     let mut next = defaults();
+    let dir_changed = options.dir.is_some();
     if let Some(dir) = options.dir {
         next.dir = Some(existing_dir(&dir)?);
     }
     if let Some(gzip) = options.gzip {
         next.gzip = gzip_level(gzip);
+        next.gzip_set = true;
+    }
+    let s3_changed = options.s3.is_some();
+    if let Some(s3) = options.s3 {
+        next.s3 = match s3 {
+            Either::A(_) => None,
+            Either::B(o) => Some(Arc::new(s3::settings(o).map_err(|why| {
+                LgError::config(format!("invalid option `s3` for configure(): {why}"))
+            })?)),
+        };
     }
     if let Some(ids) = options.object_ids.as_deref().and_then(ObjectIds::parse) {
         next.object_ids = ids;
@@ -167,6 +191,8 @@ pub fn resolve(options: ConfigureOptions) -> LgResult<Configuration> {
             Either::A(f) => Some(f),
             Either::B(Null) => None,
         }),
+        s3_changed,
+        dir_changed,
     })
 }
 
@@ -222,8 +248,15 @@ pub struct ConfigureOptions<'env> {
     pub drain_ms: Option<f64>,
     /// Deletes leakguard's own oldest snapshots (default names only) in the
     /// snapshot's directory after each new one; `false` keeps all (default).
+    /// A file still waiting for upload is never deleted.
     #[napi(ts_type = "RetainOptions | false")]
     pub retain: Option<Either<bool, RetainOptions>>,
+    /// Uploads every snapshot to S3 once written (streamed while it is
+    /// written); `false` stops uploading. Setting it also uploads, in the
+    /// background, files in `dir` that an earlier process left waiting for
+    /// upload (it died, or its upload failed).
+    #[napi(ts_type = "S3Options | false")]
+    pub s3: Option<Either<bool, S3Options>>,
 }
 
 /// When the heap threshold trips. At least one of `heapUsedMb` and
@@ -323,6 +356,9 @@ pub struct SnapshotOptions {
     /// `'keep'` or `'reset'` V8's object-id map; see `ConfigureOptions.objectIds`.
     #[napi(ts_type = "'keep' | 'reset'")]
     pub object_ids: Option<String>,
+    /// `false`: do not upload this snapshot (S3 configured or not; the
+    /// gzip default is then as without S3).
+    pub s3: Option<bool>,
 }
 
 pub fn gzip_level(gzip: Either<bool, u32>) -> Option<u32> {
@@ -349,6 +385,7 @@ pub fn parse_configure(value: Unknown) -> LgResult<ConfigureOptions> {
             "beforeSnapshot",
             "drainMs",
             "retain",
+            "s3",
         ],
     )?
     .ok_or_else(|| LgError::config("configure() expects an options object"))?;
@@ -364,6 +401,7 @@ pub fn parse_configure(value: Unknown) -> LgResult<ConfigureOptions> {
         before_snapshot: r.function("beforeSnapshot")?,
         drain_ms: r.millis("drainMs")?,
         retain: r.retain("retain")?,
+        s3: r.s3("s3")?,
     })
 }
 
@@ -372,7 +410,7 @@ pub fn parse_snapshot(value: Option<Unknown>) -> LgResult<SnapshotOptions> {
         Some(v) => Reader::new(
             v,
             "snapshot()",
-            &["dir", "filename", "gzip", "reason", "objectIds"],
+            &["dir", "filename", "gzip", "reason", "objectIds", "s3"],
         )?,
         None => None,
     };
@@ -385,7 +423,79 @@ pub fn parse_snapshot(value: Option<Unknown>) -> LgResult<SnapshotOptions> {
         gzip: r.gzip("gzip")?,
         reason: r.reason("reason")?,
         object_ids: r.object_ids("objectIds")?,
+        s3: r.boolean("s3")?,
     })
+}
+
+/// Options of `upload()`.
+#[napi(object)]
+pub struct UploadOptions {
+    /// Where to upload; default: the configured `s3`.
+    pub s3: Option<S3Options>,
+    /// Overrides `s3.keepLocal`.
+    pub keep_local: Option<bool>,
+    /// The key's `{reason}` for a file without an upload mark. Default `'upload'`.
+    pub reason: Option<String>,
+}
+
+/// `upload(file, options)`'s arguments: the file, the settings, the reason.
+pub fn parse_upload(
+    file: Unknown,
+    options: Option<Unknown>,
+) -> LgResult<(PathBuf, Arc<S3Settings>, String)> {
+    let path = match file.get_type() {
+        Ok(napi::ValueType::String) => unsafe { file.cast::<String>() }.ok(),
+        _ => None,
+    }
+    .filter(|p| !p.is_empty() && !p.contains('\0'))
+    .ok_or_else(|| LgError::config("upload() expects a file path (a non-empty string)"))?;
+    let reader = match options {
+        Some(v) => Reader::new(v, "upload()", &["s3", "keepLocal", "reason"])?,
+        None => None,
+    };
+    let options =
+        match &reader {
+            Some(r) => UploadOptions {
+                s3: match r.s3("s3")? {
+                    Some(Either::B(o)) => Some(o),
+                    Some(Either::A(_)) => return Err(LgError::config(
+                        "invalid option `s3` for upload(): give the S3 settings, or leave it out",
+                    )),
+                    None => None,
+                },
+                keep_local: r.boolean("keepLocal")?,
+                reason: r.reason("reason")?,
+            },
+            None => UploadOptions {
+                s3: None,
+                keep_local: None,
+                reason: None,
+            },
+        };
+    let given = options
+        .s3
+        .map(|o| {
+            s3::settings(o)
+                .map_err(|why| LgError::config(format!("invalid option `s3` for upload(): {why}")))
+        })
+        .transpose()?;
+    let mut s3 = match given.or_else(|| defaults().s3.map(|s| (*s).clone())) {
+        Some(s3) => s3,
+        None => {
+            return Err(LgError::config(
+                "upload(): S3 is not configured; pass { s3: { bucket, ... } }, call \
+                 configure({ s3 }) or set LEAKGUARD_S3_BUCKET",
+            ))
+        }
+    };
+    if let Some(keep) = options.keep_local {
+        s3.keep_local = keep;
+    }
+    Ok((
+        absolute(&path)?,
+        Arc::new(s3),
+        options.reason.unwrap_or_else(|| "upload".to_string()),
+    ))
 }
 
 /// The configured directory must exist now: a typo found at startup beats
@@ -428,9 +538,17 @@ pub fn request(options: SnapshotOptions) -> Request {
         .or(defaults.dir)
         .or_else(|| std::env::current_dir().ok())
         .unwrap_or_default();
-    let gzip = options.gzip.map_or(defaults.gzip, gzip_level);
+    let s3 = defaults.s3.filter(|_| options.s3 != Some(false));
+    let gzip = match options.gzip {
+        Some(g) => gzip_level(g),
+        // Raw JSON is 4-5x bigger on the wire.
+        None if s3.is_some() && !defaults.gzip_set => Some(1),
+        None => defaults.gzip,
+    };
+    let mut dest = Destination::new(&dir, options.filename.as_deref(), gzip, SystemTime::now());
+    dest.s3 = s3;
     Request {
-        dest: Destination::new(&dir, options.filename.as_deref(), gzip, SystemTime::now()),
+        dest,
         reason: options.reason.unwrap_or_else(|| REASON_API.to_string()),
         object_ids: options
             .object_ids

@@ -7,6 +7,7 @@ use napi::bindgen_prelude::{Either, JsObjectValue, Null, Object, Unknown};
 use napi::{JsValue, ValueType};
 
 use super::rules::{self, Range};
+use super::s3::{self, S3Options};
 use super::{signals, HeadroomOptions, NearHeapLimitOptions, RetainOptions, ThresholdOptions};
 use crate::error::{LgError, LgResult};
 use crate::events::Listener;
@@ -192,6 +193,79 @@ impl<'env> Reader<'env> {
                 max_bytes: r.number("maxBytes", rules::BYTES)?,
             }),
         }))
+    }
+
+    pub fn s3(&self, key: &str) -> LgResult<Option<Either<bool, S3Options>>> {
+        const FIELDS: &[&str] = &[
+            "bucket",
+            "prefix",
+            "region",
+            "endpoint",
+            "forcePathStyle",
+            "key",
+            "sse",
+            "kmsKeyId",
+            "storageClass",
+            "keepLocal",
+            "partSizeMb",
+            "concurrency",
+        ];
+        let accepts = format!("false, or {{ {} }}", FIELDS.join(", "));
+        let Some(r) = self.nested(key, &accepts, FIELDS)? else {
+            return Ok(None);
+        };
+        let Either::B(r) = r else {
+            return Ok(Some(Either::A(false)));
+        };
+        let bucket = r
+            .string_by("bucket", s3::bucket, s3::BUCKET)?
+            .ok_or_else(|| {
+                LgError::config(format!(
+                    "invalid option `{key}` for {}: `bucket` is required",
+                    self.what
+                ))
+            })?;
+        Ok(Some(Either::B(S3Options {
+            bucket,
+            prefix: r.string_by("prefix", s3::text, s3::TEXT)?,
+            region: r.string_by("region", s3::region, s3::REGION)?,
+            endpoint: r.string_by("endpoint", s3::endpoint, s3::ENDPOINT)?,
+            force_path_style: r.boolean("forcePathStyle")?,
+            key: r.template("key")?,
+            sse: r.string_by("sse", s3::sse, s3::SSE)?,
+            kms_key_id: r.string_by("kmsKeyId", s3::text, s3::TEXT)?,
+            storage_class: r.string_by("storageClass", s3::storage_class, s3::STORAGE_CLASS)?,
+            keep_local: r.boolean("keepLocal")?,
+            part_size_mb: r.number_by("partSizeMb", s3::part_size, s3::PART_SIZE)?,
+            concurrency: r.number_by("concurrency", s3::concurrency, s3::CONCURRENCY)?,
+        })))
+    }
+
+    /// An S3 key template; a bad one is refused with what is wrong in it.
+    fn template(&self, key: &str) -> LgResult<Option<String>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        let t = string_of(&v).ok_or_else(|| self.invalid(key, &v, s3::KEY))?;
+        s3::key_template(&t)
+            .map(Some)
+            .map_err(|why| self.invalid_because(key, &why))
+    }
+
+    /// A string that `rule` accepts; `accepts` says what that is.
+    fn string_by<T>(
+        &self,
+        key: &str,
+        rule: impl Fn(&str) -> Option<T>,
+        accepts: &str,
+    ) -> LgResult<Option<T>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        match string_of(&v).as_deref().and_then(rule) {
+            Some(t) => Ok(Some(t)),
+            None => Err(self.invalid(key, &v, accepts)),
+        }
     }
 
     /// A boolean, or a nested options object read with `known` keys. `true`

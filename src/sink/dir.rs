@@ -45,6 +45,16 @@ impl Dir {
         Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
     }
 
+    /// Opens `name` for reading and writing, creating it (mode 0600) when
+    /// `create`; never through a symlink.
+    pub fn open_rw(&self, name: &CStr, create: bool) -> io::Result<File> {
+        let flags = libc::O_RDWR | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        let flags = if create { flags | libc::O_CREAT } else { flags };
+        // SAFETY: a NUL-terminated name relative to our open directory.
+        let fd = check(unsafe { libc::openat(self.raw(), name.as_ptr(), flags, 0o600) })?;
+        Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
     pub fn rename(&self, from: &CStr, to: &CStr) -> io::Result<()> {
         // SAFETY: NUL-terminated names, both relative to our directory.
         check(unsafe { libc::renameat(self.raw(), from.as_ptr(), self.raw(), to.as_ptr()) })

@@ -11,6 +11,8 @@ use std::io::{self, BufWriter, Write};
 use std::sync::Arc;
 
 use super::dir::{cstring, Dir};
+use super::progress::{self, Progress};
+use super::s3::{self, Origin, S3Settings};
 use super::{stale, Paths, Sink, Written};
 use crate::destination::{self, Destination};
 use crate::error::{LgError, LgResult};
@@ -28,6 +30,8 @@ pub struct FileSink {
     paths: Paths,
     bytes: u64,
     renamed: bool,
+    /// The upload reading this file as it grows, and how far it may read.
+    upload: Option<(progress::Sender, s3::Pending)>,
     // Dropped after `drop` has removed the temporary file.
     _in_flight: InFlight,
 }
@@ -81,7 +85,46 @@ impl FileSink {
                 paths,
                 bytes: 0,
                 renamed: false,
+                upload: None,
                 _in_flight: in_flight,
+            });
+        }
+    }
+
+    /// Starts uploading this file to S3 while it is written.
+    pub fn upload(&mut self, settings: Arc<S3Settings>, origin: &Origin) -> LgResult<()> {
+        // Its own read-only descriptor: the name changes at the rename, the file does not.
+        let reader = self
+            .dir
+            .open_existing(&self.temp)
+            .map_err(|e| self.paths.io_error("open", &e))?;
+        let (tx, rx) = progress::channel();
+        let name = self.name_os();
+        let pending = s3::start(
+            settings,
+            origin,
+            &self.dir,
+            name,
+            &self.paths.path,
+            reader,
+            rx,
+        )?;
+        self.upload = Some((tx, pending));
+        Ok(())
+    }
+
+    fn name_os(&self) -> &OsStr {
+        use std::os::unix::ffi::OsStrExt;
+        OsStr::from_bytes(self.name.to_bytes())
+    }
+
+    /// Tells the upload how far the file holds the bytes written so far.
+    fn publish(&self, state: Progress) {
+        if let Some((tx, _)) = &self.upload {
+            tx.send_if_modified(|p| {
+                let changed = *p != state;
+                *p = state;
+                changed
             });
         }
     }
@@ -102,6 +145,7 @@ impl FileSink {
             .rename(&self.temp, &self.name)
             .map_err(|e| self.paths.io_error("rename", &e))?;
         self.renamed = true;
+        self.publish(Progress::Complete(self.bytes));
         drop(file); // the lock, held until the temporary name was gone
                     // Make the rename itself durable.
         self.dir
@@ -112,8 +156,11 @@ impl FileSink {
 
 impl Write for FileSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.out.as_mut().expect("write after finish").write(buf)?;
+        let out = self.out.as_mut().expect("write after finish");
+        let n = out.write(buf)?;
         self.bytes += n as u64;
+        let in_file = self.bytes - out.buffer().len() as u64;
+        self.publish(Progress::Writing(in_file));
         Ok(n)
     }
 
@@ -132,6 +179,7 @@ impl Sink for FileSink {
         Ok(Written {
             path: self.paths.path.clone(),
             bytes: self.bytes,
+            upload: self.upload.take().map(|(_, pending)| pending),
         })
     }
 }
@@ -140,6 +188,7 @@ impl Drop for FileSink {
     fn drop(&mut self) {
         // Unfinished, or commit failed before the rename: never leave a partial file.
         if !self.renamed {
+            self.publish(Progress::Failed);
             // into_parts drops buffered bytes instead of flushing them; the
             // file (and its lock) is closed once its name is gone.
             let out = self.out.take().map(BufWriter::into_parts);

@@ -4,7 +4,9 @@
 mod dir;
 mod file;
 mod gzip;
+pub mod progress;
 pub mod retain;
+pub mod s3;
 mod stale;
 
 pub use dir::Dir;
@@ -12,6 +14,7 @@ pub use retain::Retain;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::destination::Destination;
 use crate::error::{LgError, LgResult};
@@ -39,17 +42,23 @@ impl Paths {
 }
 
 /// What a finished sink produced.
-#[derive(Clone, Debug)]
 pub struct Written {
     pub path: PathBuf,
     /// Bytes in the final file (compressed size when gzipped).
     pub bytes: u64,
+    /// The upload of the file, still running, when S3 is configured.
+    pub upload: Option<s3::Pending>,
 }
 
 /// Opens the sink stack for `dest`. The file is created here, on the calling
-/// thread, so a bad directory fails before any capture work is done.
-pub fn open(dest: &Destination) -> LgResult<Box<dyn Sink>> {
-    let file: Box<dyn Sink> = Box::new(file::FileSink::create(dest)?);
+/// thread, so a bad directory fails before any capture work is done; with
+/// S3, its upload starts here too, reading the file as it grows.
+pub fn open(dest: &Destination, origin: &s3::Origin) -> LgResult<Box<dyn Sink>> {
+    let mut file = file::FileSink::create(dest)?;
+    if let Some(settings) = &dest.s3 {
+        file.upload(Arc::clone(settings), origin)?;
+    }
+    let file: Box<dyn Sink> = Box::new(file);
     Ok(match dest.gzip {
         Some(level) => Box::new(gzip::GzipSink::new(file, level)),
         None => file,

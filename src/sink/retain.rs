@@ -3,11 +3,13 @@
 //! default name (`heapdump-<s>.<us>.heapsnapshot[.gz]`) count; a file the app
 //! named itself, or anything else in the directory, is never touched. Runs on
 //! the writer thread; a file it cannot delete is reported (stderr, and an
-//! `'error'` event), and the new snapshot still succeeds.
+//! `'error'` event), and the new snapshot still succeeds. A file marked as
+//! waiting for upload (`s3::mark`) is never deleted, nor counted.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::s3::mark;
 use crate::destination::default_name_time;
 use crate::error::LgError;
 use crate::process::write_stderr;
@@ -31,8 +33,14 @@ pub fn prune(newest: &Path, retain: Retain) -> Vec<LgError> {
     let mut files: Vec<((u64, u32), PathBuf, u64)> = entries
         .flatten()
         .filter_map(|e| {
-            let time = default_name_time(e.file_name().to_str()?)?;
+            let name = e.file_name();
+            let time = default_name_time(name.to_str()?)?;
             let meta = e.metadata().ok().filter(fs::Metadata::is_file)?;
+            // Still waiting for upload: never deleted.
+            let mark = e.path().with_file_name(mark::name_for(&name));
+            if fs::symlink_metadata(mark).is_ok() {
+                return None;
+            }
             Some((time, e.path(), meta.len()))
         })
         .collect();
