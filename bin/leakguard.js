@@ -2,8 +2,9 @@
 'use strict'
 // `leakguard summary <file>` and `leakguard diff <s1> <s2> <s3>`: heap
 // snapshot analysis (raw or .gz), done in Rust off the JS thread.
-// Exit codes: 0 done, 1 a file could not be analysed, 2 bad usage.
-const { analyze } = require('..')
+// `leakguard upload <file…>`: sends snapshots to S3 by hand.
+// Exit codes: 0 done, 1 a file could not be analysed or uploaded, 2 bad usage.
+const { analyze, upload } = require('..')
 
 const USAGE = `usage:
   leakguard summary <file> [--top N] [--json]
@@ -11,13 +12,32 @@ const USAGE = `usage:
   leakguard diff <s1> <s2> <s3> [--top N] [--json]
       what s2 allocated that s1 did not have and s3 still holds, by constructor,
       with how the largest object of each group is retained
+  leakguard upload <file…> [--bucket B] [--prefix P] [--region R] [--endpoint URL]
+                   [--key TEMPLATE] [--delete]
+      uploads each file to S3 (settings from LEAKGUARD_S3_*, flags override them;
+      credentials from the AWS chain); keeps the local file unless --delete
 files: .heapsnapshot or .heapsnapshot.gz`
 
+// upload's flags are the LEAKGUARD_S3_* variables they override, so both
+// are checked by the same rules.
+const S3_FLAGS = {
+  '--bucket': 'LEAKGUARD_S3_BUCKET',
+  '--prefix': 'LEAKGUARD_S3_PREFIX',
+  '--region': 'LEAKGUARD_S3_REGION',
+  '--endpoint': 'LEAKGUARD_S3_ENDPOINT',
+  '--key': 'LEAKGUARD_S3_KEY'
+}
+
 function parseArgs (argv) {
-  const args = { files: [], top: 10, json: false }
+  const args = { files: [], top: 10, json: false, s3: {}, delete: false }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--json') args.json = true
+    else if (a === '--delete') args.delete = true
+    else if (S3_FLAGS[a]) {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`)
+      args.s3[S3_FLAGS[a]] = argv[++i]
+    }
     else if (a === '--top') {
       args.top = Number(argv[++i])
       if (!Number.isInteger(args.top) || args.top < 1 || args.top > 1e6) throw new Error('--top needs a whole number 1-1000000')
@@ -26,9 +46,11 @@ function parseArgs (argv) {
     else if (!args.command) args.command = a
     else args.files.push(a)
   }
-  const need = { summary: 1, diff: 3 }[args.command]
+  const need = { summary: 1, diff: 3, upload: 0 }[args.command]
   if (!args.help && need === undefined) throw new Error(args.command ? `unknown command ${args.command}` : 'no command')
-  if (!args.help && args.files.length !== need) throw new Error(`${args.command} takes ${need} file${need > 1 ? 's' : ''}, got ${args.files.length}`)
+  if (args.command === 'upload') {
+    if (!args.help && args.files.length === 0) throw new Error('upload takes one or more files')
+  } else if (!args.help && args.files.length !== need) throw new Error(`${args.command} takes ${need} file${need > 1 ? 's' : ''}, got ${args.files.length}`)
   return args
 }
 
@@ -68,6 +90,7 @@ async function main () {
     return 2
   }
   if (args.help) { console.log(USAGE); return 0 }
+  if (args.command === 'upload') return uploadAll(args)
   const options = { top: args.top, progress: !args.json && Boolean(process.stderr.isTTY) }
   try {
     const result = args.command === 'summary'
@@ -81,6 +104,24 @@ async function main () {
     process.stderr.write(`${e.message}\n`)
     return 1
   }
+}
+
+// One file at a time (each streams its parts in parallel): 0 when all went
+// up, 1 when one failed, 2 when the settings are wrong.
+async function uploadAll (args) {
+  Object.assign(process.env, args.s3)
+  let failed = false
+  for (const file of args.files) {
+    try {
+      const u = await upload(file, { keepLocal: !args.delete })
+      console.log(`uploaded ${file} to s3://${u.bucket}/${u.key} (${mb(u.bytes)}, ${u.parts} part${u.parts > 1 ? 's' : ''})`)
+    } catch (e) {
+      process.stderr.write(`${e.message}\n`)
+      if (e.code === 'ERR_LEAKGUARD_CONFIG') return 2
+      failed = true
+    }
+  }
+  return failed ? 1 : 0
 }
 
 main().then((code) => { process.exitCode = code })

@@ -62,10 +62,7 @@ pub fn configure(env: Env, options: Unknown) -> Result<()> {
 /// are invalid; returns one message per invalid or unknown variable, naming it.
 #[napi]
 pub fn configure_from_env(env: Env) -> Vec<String> {
-    let vars: Vec<(String, String)> = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect();
-    setup::configure_from_env(&env, &vars)
+    setup::configure_from_env(&env, &config::env::vars())
 }
 
 /// Whether a snapshot is requested, draining, being taken or written in

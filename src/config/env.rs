@@ -99,6 +99,32 @@ pub fn read(vars: &[(String, String)]) -> FromEnv {
     }
 }
 
+/// The process's environment, as `read` takes it (variables that are not
+/// UTF-8 are left out).
+pub fn vars() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// The `s3` option the `LEAKGUARD_S3_*` variables in `vars` make, if any;
+/// or what is wrong with them, one message per variable.
+pub fn s3(vars: &[(String, String)]) -> Result<Option<S3Options>, Vec<String>> {
+    let s3_vars: Vec<(String, String)> = vars
+        .iter()
+        .filter(|(k, _)| k.starts_with("LEAKGUARD_S3_"))
+        .cloned()
+        .collect();
+    let env = read(&s3_vars);
+    if !env.problems.is_empty() {
+        return Err(env.problems);
+    }
+    Ok(env.groups.into_iter().find_map(|g| match g.options.s3 {
+        Some(Either::B(o)) => Some(o),
+        _ => None,
+    }))
+}
+
 /// Whether the load-time SIGUSR2 listener is off: `nosignal` among the
 /// comma- or space-separated words of `LEAKGUARD_OPTIONS` (any case), or
 /// anywhere in heapdump's `NODE_HEAPDUMP_OPTIONS` (as heapdump reads it).

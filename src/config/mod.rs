@@ -481,12 +481,7 @@ pub fn parse_upload(
         .transpose()?;
     let mut s3 = match given.or_else(|| defaults().s3.map(|s| (*s).clone())) {
         Some(s3) => s3,
-        None => {
-            return Err(LgError::config(
-                "upload(): S3 is not configured; pass { s3: { bucket, ... } }, call \
-                 configure({ s3 }) or set LEAKGUARD_S3_BUCKET",
-            ))
-        }
+        None => s3_from_env()?,
     };
     if let Some(keep) = options.keep_local {
         s3.keep_local = keep;
@@ -496,6 +491,24 @@ pub fn parse_upload(
         Arc::new(s3),
         options.reason.unwrap_or_else(|| "upload".to_string()),
     ))
+}
+
+/// `upload()` with nothing configured: the `LEAKGUARD_S3_*` variables.
+fn s3_from_env() -> LgResult<S3Settings> {
+    let options = env::s3(&env::vars()).map_err(|problems| {
+        let problems: Vec<&str> = problems
+            .iter()
+            .map(|p| p.strip_prefix("ignoring ").unwrap_or(p))
+            .collect();
+        LgError::config(format!("upload(): {}", problems.join("; ")))
+    })?;
+    let options = options.ok_or_else(|| {
+        LgError::config(
+            "upload(): S3 is not configured; pass { s3: { bucket, ... } }, call \
+             configure({ s3 }) or set LEAKGUARD_S3_BUCKET",
+        )
+    })?;
+    s3::settings(options).map_err(|why| LgError::config(format!("upload(): {why}")))
 }
 
 /// The configured directory must exist now: a typo found at startup beats

@@ -106,7 +106,8 @@ impl KeyTemplate {
 
     /// The key for one file; `gz` tells the default template its extension.
     pub fn render(&self, f: &KeyFields, gz: bool) -> Result<String, String> {
-        let (date, time) = utc(f.at);
+        let t = utc(f.at);
+        let (y, m, d) = t.date;
         let mut key = String::new();
         for piece in &self.pieces {
             match piece {
@@ -115,12 +116,12 @@ impl KeyTemplate {
                     "hostname" => safe(f.hostname),
                     "pid" => f.pid.to_string(),
                     "reason" => safe(f.reason),
-                    "yyyy" => format!("{:04}", date.0),
-                    "mm" => format!("{:02}", date.1),
-                    "dd" => format!("{:02}", date.2),
+                    "yyyy" => format!("{y:04}"),
+                    "mm" => format!("{m:02}"),
+                    "dd" => format!("{d:02}"),
                     "timestamp" => format!(
-                        "{:04}{:02}{:02}T{:02}{:02}{:02}.{:03}Z",
-                        date.0, date.1, date.2, time.0, time.1, time.2, time.3
+                        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}.{:03}Z",
+                        t.hour, t.minute, t.second, t.milli
                     ),
                     "filename" => safe(f.filename),
                     _ => f.prefix.to_string(),
@@ -158,16 +159,25 @@ fn safe(value: &str) -> String {
         .collect()
 }
 
-/// (year, month, day), (hour, minute, second, millisecond) in UTC.
-fn utc(at: SystemTime) -> ((i64, u32, u32), (u64, u64, u64, u32)) {
+/// A moment in UTC, down to the millisecond.
+struct Utc {
+    date: (i64, u32, u32),
+    hour: u64,
+    minute: u64,
+    second: u64,
+    milli: u32,
+}
+
+fn utc(at: SystemTime) -> Utc {
     let t = at.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = t.as_secs();
-    let day = (secs / 86_400) as i64;
-    let s = secs % 86_400;
-    (
-        civil(day),
-        (s / 3600, s % 3600 / 60, s % 60, t.subsec_millis()),
-    )
+    let s = t.as_secs() % 86_400;
+    Utc {
+        date: civil((t.as_secs() / 86_400) as i64),
+        hour: s / 3600,
+        minute: s % 3600 / 60,
+        second: s % 60,
+        milli: t.subsec_millis(),
+    }
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
@@ -204,7 +214,7 @@ mod tests {
     #[test]
     fn the_default_key_has_the_host_date_and_the_files_extension() {
         // 2026-12-02T00:35:12.345Z
-        let at = UNIX_EPOCH + Duration::from_millis(1_796_258_112_345);
+        let at = UNIX_EPOCH + Duration::from_millis(1_796_171_712_345);
         let t = KeyTemplate::default();
         assert_eq!(
             t.render(&fields(at), true).unwrap(),
@@ -221,7 +231,8 @@ mod tests {
         assert_eq!(civil(0), (1970, 1, 1));
         assert_eq!(civil(11_016), (2000, 2, 29));
         assert_eq!(civil(19_782), (2024, 2, 29));
-        assert_eq!(civil(20_819), (2026, 12, 31));
+        assert_eq!(civil(20_818), (2026, 12, 31));
+        assert_eq!(civil(20_819), (2027, 1, 1));
     }
 
     #[test]

@@ -198,7 +198,10 @@ async fn parts(
     loop {
         let (end, last) = match grown(progress, offset + s.part_size).await? {
             Grown::Enough => (offset + s.part_size, false),
-            Grown::Complete(len) => (len, true),
+            Grown::Complete(len) => {
+                let end = len.min(offset + s.part_size);
+                (end, end == len)
+            }
         };
         if end > offset {
             if number > MAX_PARTS {
