@@ -1,11 +1,13 @@
 'use strict'
 // The whole test suite, from a fresh clone: install, build, Rust checks and
 // unit tests, then the JS integration tests under every supported Node major
-// (each major's own node binary, loading the shim built for its ABI).
+// (each major's own node binary, loading the shim built for its ABI), with
+// s3s-fs installed for the S3 upload tests.
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const { setup, ROOT } = require('./setup')
+const { ensureS3Server } = require('./s3-server')
 
 function run (title, cmd, args, options = {}) {
   console.log(`\n=== ${title}: ${[cmd, ...args].join(' ')}`)
@@ -20,6 +22,13 @@ const { nodes } = setup()
 run('rustfmt', 'cargo', ['fmt', '--check'])
 run('clippy', 'cargo', ['clippy', '--all-targets', '--', '-D', 'warnings'])
 run('Rust unit tests', 'cargo', ['test'])
+// After the build, not beside it: both are cargo compiles on the same cores.
+try {
+  ensureS3Server()
+} catch (e) {
+  console.error(`\n=== FAILED: installing s3s-fs (${e.message})`)
+  process.exit(1)
+}
 const files = fs.readdirSync(path.join(ROOT, '__test__'))
   .filter((f) => f.endsWith('.test.js'))
   .map((f) => path.join('__test__', f))
