@@ -239,7 +239,7 @@ export interface NearHeapLimitOptions {
 }
 
 /** Removes a listener added with `on` (the first registration of it for `event`). */
-export declare function off(event: 'snapshot' | 'skipped' | 'error', listener: (...args: any[]) => void): void
+export declare function off(event: 'snapshot' | 'skipped' | 'error' | 'upload', listener: (...args: any[]) => void): void
 
 /**
  * Calls `listener` with every snapshot's outcome in this isolate, whatever
@@ -248,12 +248,17 @@ export declare function off(event: 'snapshot' | 'skipped' | 'error', listener: (
  * other failure. Each payload has the trigger's `reason`. Unlike an
  * EventEmitter, an `'error'` without a listener is never thrown.
  *
+ * `'upload'` follows `'snapshot'` for a snapshot uploaded to S3 (with its
+ * `UploadResult`), and comes alone for a file an earlier process left
+ * waiting for upload (`leftover: true`); a failed upload is an `'error'`
+ * (`ERR_LEAKGUARD_UPLOAD`).
+ *
  * `'error'` also follows a `'snapshot'` for each older file that `retain`
  * could not delete: an `ERR_LEAKGUARD_WRITE` error with that file's `path`,
  * `syscall: 'unlink'`, `errno` and `osCode`. The snapshot itself succeeded
  * (its promise resolves).
  */
-export declare function on(event: 'snapshot' | 'skipped' | 'error', listener: (payload: SnapshotResult | (Error & { code: string; reason: string })) => void): void
+export declare function on(event: 'snapshot' | 'skipped' | 'error' | 'upload', listener: (payload: SnapshotResult | UploadResult | (Error & { code: string; reason: string })) => void): void
 
 export interface RetainOptions {
   /** Keep at most this many of leakguard's snapshots (1 to 10^9). */
@@ -331,7 +336,13 @@ export interface S3Options {
  * Rejects with an `Error` whose `code` is `'ERR_LEAKGUARD_HEADROOM'` (with
  * `phase`, `need`, `available`, `boundBy`, `heapUsed`, `rss`),
  * `'ERR_LEAKGUARD_WRITE'` (with `path`, `syscall`, `errno`, `osCode`),
- * `'ERR_LEAKGUARD_CAPTURE'`, or `'ERR_LEAKGUARD_CONFIG'` for bad options (a `TypeError`).
+ * `'ERR_LEAKGUARD_CAPTURE'`, `'ERR_LEAKGUARD_UPLOAD'` (with `s3Code`,
+ * `bucket`, `key`, `path` of the complete file, kept; `uploadId` when a
+ * multipart upload could not be aborted), or `'ERR_LEAKGUARD_CONFIG'` for
+ * bad options (a `TypeError`).
+ *
+ * With S3 configured, the promise resolves once the upload is verified
+ * too; the next snapshot may start as soon as the file is complete.
  */
 export declare function snapshot(options?: SnapshotOptions): Promise<SnapshotResult>
 

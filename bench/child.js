@@ -9,6 +9,8 @@ const { pipeline } = require('node:stream/promises')
 const { grow } = require('./heap')
 
 const [variant, targetMb, outDir] = process.argv.slice(2)
+// What a variant reports beyond the common numbers.
+const extra = {}
 const CLK_TCK = 100 // Linux USER_HZ
 
 function mainThreadCpuMs () {
@@ -30,6 +32,15 @@ const VARIANTS = {
   },
   'leakguard-gzip1': (file) => require('..').snapshot({ filename: file, gzip: 1 }).then((r) => r.path),
   'leakguard-gzip1-reset-ids': (file) => require('..').snapshot({ filename: file, gzip: 1, objectIds: 'reset' }).then((r) => r.path),
+  // The same with the upload to the local S3 server `npm run bench -- --only s3` starts.
+  'leakguard-gzip1-s3': async (file) => {
+    const lg = require('..')
+    lg.configure({ s3: { bucket: 'bench', endpoint: process.env.LEAKGUARD_BENCH_S3, region: 'us-east-1', keepLocal: true } })
+    const r = await lg.snapshot({ filename: file, gzip: 1 })
+    extra.afterFileMs = r.s3.afterFileMs
+    extra.parts = r.s3.parts
+    return r.path
+  },
   'v8.writeHeapSnapshot': (file) => v8.writeHeapSnapshot(file),
   // The floor: Node's writer with nothing to write (the issue's reference point).
   'v8.writeHeapSnapshot(/dev/null)': () => { v8.writeHeapSnapshot('/dev/null'); return '/dev/null' },
@@ -69,7 +80,7 @@ async function main () {
   const rssAfter1s = status('VmRSS')
   const bytes = fs.statSync(file).size
   if (file !== '/dev/null') fs.unlinkSync(file)
-  console.log(JSON.stringify({ variant, objects, heapUsed, rssBefore, cpuMs, longestBlockMs: longestBlock, wallMs, peakRss, rssAfter1s, bytes }))
+  console.log(JSON.stringify({ variant, objects, heapUsed, rssBefore, cpuMs, longestBlockMs: longestBlock, wallMs, peakRss, rssAfter1s, bytes, ...extra }))
 }
 
 main().catch((e) => { console.error(e); process.exit(1) })

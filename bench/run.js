@@ -1,10 +1,11 @@
 'use strict'
-// `npm run bench [-- --mb 300 --rounds 3 --only capture|floor|shapes|guard|http|analysis]`.
+// `npm run bench [-- --mb 300 --rounds 3 --only capture|floor|shapes|guard|http|analysis|s3]`.
 // capture: every variant in a fresh process, round-robin, on the same heap.
 // floor:   at 100 MB, leakguard against writeHeapSnapshot('/dev/null').
 // shapes:  extra memory a snapshot needs, per heap shape (sizes the guard).
 // guard:   what one headroom check costs.
 // http:    HTTP throughput with the heap threshold armed vs without leakguard.
+// s3:      gzip-1 snapshots uploaded to a local S3 server (s3s-fs) vs local only.
 // Each section prints a markdown table and saves it under bench/out/.
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -22,6 +23,7 @@ const ROUNDS = Number(arg('rounds', 3))
 const ONLY = arg('only', null)
 const OUT = path.join(ROOT, 'bench', 'out')
 const MiB = (b) => (b / 2 ** 20).toFixed(0)
+const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(0)}`
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
 const machine = `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} × ${os.cpus()[0].model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
 
@@ -178,10 +180,56 @@ function analysis () {
   ].join('\n'))
 }
 
+/** The upload's price: the same heap, local only vs uploaded, round-robin in one run. */
+async function s3 () {
+  const { ensureS3Server, startS3Server } = require('../scripts/s3-server')
+  ensureS3Server({ log: console.log })
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lg-bench-s3-'))
+  fs.mkdirSync(path.join(dataDir, 'bench')) // a bucket is a directory
+  const server = await startS3Server({ dataDir })
+  Object.assign(process.env, {
+    LEAKGUARD_BENCH_S3: server.endpoint,
+    AWS_ACCESS_KEY_ID: 'test-access-key',
+    AWS_SECRET_ACCESS_KEY: 'test-secret-key',
+    AWS_EC2_METADATA_DISABLED: 'true'
+  })
+  const variants = ['leakguard-gzip1', 'leakguard-gzip1-s3']
+  const results = []
+  try {
+    for (let round = 1; round <= Math.max(ROUNDS, 5); round++) {
+      for (const variant of variants) {
+        const r = { round, ...runChild('child.js', [variant, String(MB), OUT]) }
+        results.push(r)
+        fs.appendFileSync(path.join(OUT, 's3.jsonl'), JSON.stringify(r) + '\n')
+        console.log(`round ${round} ${variant.padEnd(20)} total ${r.wallMs.toFixed(0)} ms, block ${r.longestBlockMs.toFixed(0)} ms, peak ${MiB(r.peakRss)} MiB, load ${r.load}`)
+      }
+    }
+  } finally {
+    await server.stop()
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  }
+  const stat = (v, k) => median(results.filter((r) => r.variant === v).map((r) => r[k]))
+  const [local, up] = variants
+  const s = (ms) => (ms / 1000).toFixed(2)
+  const row = (v, label) => `| ${label} | ${results.filter((r) => r.variant === v).length} | ${s(stat(v, 'wallMs'))} s | ${(stat(v, 'wallMs') / stat(local, 'wallMs')).toFixed(3)} | ${s(stat(v, 'longestBlockMs'))} s | ${(stat(v, 'longestBlockMs') / stat(local, 'longestBlockMs')).toFixed(3)} | ${s(stat(v, 'cpuMs'))} s | ${MiB(stat(v, 'peakRss'))} MiB | ${signed((stat(v, 'peakRss') - stat(local, 'peakRss')) / 2 ** 20)} MiB |`
+  const loads = results.map((r) => r.load)
+  save('s3', [
+    `### S3 upload: gzip-1 snapshots to a local S3 server vs local only: ${machine}`,
+    '',
+    `Heap: ${MiB(stat(local, 'heapUsed'))} MiB heapUsed of small objects (bench/heap.js), gzip level 1, ${MiB(stat(up, 'bytes'))} MiB files, uploaded to s3s-fs on 127.0.0.1 in ${stat(up, 'parts')} parts of 8 MiB (4 in flight). Each run a fresh process, the two variants alternating; medians. Total is from the call until the promise resolves: the complete file, or the verified upload. Peak RSS is VmHWM during the snapshot phase. The upload was verified ${s(stat(up, 'afterFileMs'))} s (median) after the file was complete. Load average: ${Math.min(...loads)}–${Math.max(...loads)}.`,
+    '',
+    '| variant | n | total (request → done) | × local | longest event-loop block | × local | main-thread CPU | peak RSS | vs local |',
+    '|---|---|---|---|---|---|---|---|---|',
+    row(local, 'local file only'),
+    row(up, 'file + S3 upload'),
+    ''
+  ].join('\n'))
+}
+
 async function main () {
   setup({ log: () => {} })
   fs.mkdirSync(OUT, { recursive: true })
-  for (const [name, section] of Object.entries({ guard, shapes, floor, capture, http, analysis })) {
+  for (const [name, section] of Object.entries({ guard, shapes, floor, capture, http, analysis, s3 })) {
     if (!ONLY || ONLY === name) await section()
   }
 }

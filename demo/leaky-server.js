@@ -1,14 +1,19 @@
 'use strict'
 // A small HTTP service that leaks the classic ways: every request is kept
 // in a log array, and a memoisation cache is never evicted. It loads itself
-// for a few seconds between three snapshots, then leakguard's diff names
-// the leak and how it is held.
+// for a few seconds between three snapshots, each uploaded to S3 (a local
+// S3-compatible server that `npm run demo` starts, at DEMO_S3_ENDPOINT),
+// fetches them back as an operator would, and leakguard's diff names the
+// leak and how it is held.
+const fs = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
 const leakguard = require('..')
 
 const LOAD_SECONDS = Number(process.env.DEMO_SECONDS || 4)
 const OUT_DIR = process.env.DEMO_OUT || path.join(__dirname, '..', 'out', 'demo')
+const S3_ENDPOINT = process.env.DEMO_S3_ENDPOINT
+const BUCKET = 'demo-heapdumps'
 
 class RequestRecord {
   constructor (req) {
@@ -50,11 +55,29 @@ async function load (port, seconds) {
   return sent - before
 }
 
+/** Downloads the snapshots' objects (`aws s3 cp` in real life) into OUT_DIR/fetched. */
+async function fetchBack (snapshots) {
+  const { S3Client, GetObjectCommand } = require('@aws-sdk/client-s3')
+  const client = new S3Client({ endpoint: S3_ENDPOINT, forcePathStyle: true, region: 'us-east-1' })
+  const dir = path.join(OUT_DIR, 'fetched')
+  fs.mkdirSync(dir, { recursive: true })
+  const files = []
+  for (const s of snapshots) {
+    const object = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: s.s3.key }))
+    const file = path.join(dir, path.basename(s.s3.key))
+    fs.writeFileSync(file, await object.Body.transformToByteArray())
+    files.push(file)
+  }
+  console.log(`fetched back into ${path.relative(process.cwd(), dir)}/`)
+  return files
+}
+
 server.listen(0, '127.0.0.1', async () => {
   const { port } = server.address()
-  require('node:fs').mkdirSync(OUT_DIR, { recursive: true })
+  fs.mkdirSync(OUT_DIR, { recursive: true })
   const mb = (n) => (n / 1048576).toFixed(1)
-  const snap = (name, gzip = false) => leakguard.snapshot({ dir: OUT_DIR, filename: `${name}.heapsnapshot`, gzip, reason: 'demo' })
+  if (S3_ENDPOINT) leakguard.configure({ s3: { bucket: BUCKET, prefix: 'demo/', endpoint: S3_ENDPOINT, region: 'us-east-1' } })
+  const snap = (name) => leakguard.snapshot({ dir: OUT_DIR, filename: `${name}.heapsnapshot`, reason: 'demo' })
   // Three snapshots: before load, after some, after more. What the second
   // has that the first lacks, and the third still holds, is the leak.
   const s1 = await snap('s1')
@@ -63,11 +86,12 @@ server.listen(0, '127.0.0.1', async () => {
   const s2 = await snap('s2')
   const sent = await load(port, LOAD_SECONDS / 2)
   console.log(`served requests: requestLog holds ${requestLog.length} records, renderCache ${renderCache.size} entries (${sent} in the second half)`)
-  const r = await snap('s3', true)
+  const r = await snap('s3')
   console.log([
     '',
-    `heap snapshots written: ${s1.path}, ${s2.path} and`,
-    `  ${r.path}`,
+    r.s3
+      ? `heap snapshots uploaded to s3://${BUCKET}/ (local files deleted once verified):\n${[s1, s2, r].map((s) => `  ${s.s3.key}`).join('\n')}\n  upload of s3: ${r.s3.parts} part(s), verified ${r.s3.afterFileMs.toFixed(0)} ms after the file was complete`
+      : `heap snapshots written: ${s1.path}, ${s2.path} and ${r.path}`,
     `  size:          ${mb(r.bytes)} MB gzip-${r.gzipLevel} (${mb(r.rawBytes)} MB of snapshot JSON)`,
     `  heap used:     ${mb(r.heapUsed)} MB`,
     `  app blocked:   ${r.blockMs.toFixed(0)} ms (event loop); file complete after ${r.totalMs.toFixed(0)} ms`,
@@ -77,13 +101,15 @@ server.listen(0, '127.0.0.1', async () => {
       : '  memory guard:  off',
     ''
   ].join('\n'))
-  const d = await leakguard.analyze.diff(s1.path, s2.path, r.path, { top: 3 })
+  // What the operator does next: fetch the three objects, diff them.
+  const files = r.s3 ? await fetchBack([s1, s2, r]) : [s1.path, s2.path, r.path]
+  const d = await leakguard.analyze.diff(...files, { top: 3 })
   console.log(`leakguard diff: ${d.leaked} objects allocated between s1 and s2 are still alive in s3. Largest groups:`)
   for (const g of d.groups) {
     console.log(`  ${g.name}: ${g.count} objects, ${mb(g.retainedSize)} MB retained`)
     console.log(`    ${g.path ? g.path.join(' → ') : '(held only weakly)'}`)
   }
-  console.log(`\nThe same from a shell: npx leakguard diff ${[s1.path, s2.path, r.path].map((p) => path.relative(process.cwd(), p)).join(' ')}`)
+  console.log(`\nThe same from a shell: npx leakguard diff ${files.map((p) => path.relative(process.cwd(), p)).join(' ')}`)
   console.log('Or open s3 in Chrome DevTools (Memory > Load profile) after gunzip -k.')
   server.close()
 })

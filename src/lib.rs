@@ -91,7 +91,13 @@ pub fn busy() -> bool {
 /// Rejects with an `Error` whose `code` is `'ERR_LEAKGUARD_HEADROOM'` (with
 /// `phase`, `need`, `available`, `boundBy`, `heapUsed`, `rss`),
 /// `'ERR_LEAKGUARD_WRITE'` (with `path`, `syscall`, `errno`, `osCode`),
-/// `'ERR_LEAKGUARD_CAPTURE'`, or `'ERR_LEAKGUARD_CONFIG'` for bad options (a `TypeError`).
+/// `'ERR_LEAKGUARD_CAPTURE'`, `'ERR_LEAKGUARD_UPLOAD'` (with `s3Code`,
+/// `bucket`, `key`, `path` of the complete file, kept; `uploadId` when a
+/// multipart upload could not be aborted), or `'ERR_LEAKGUARD_CONFIG'` for
+/// bad options (a `TypeError`).
+///
+/// With S3 configured, the promise resolves once the upload is verified
+/// too; the next snapshot may start as soon as the file is complete.
 #[napi(
     ts_args_type = "options?: SnapshotOptions",
     ts_return_type = "Promise<SnapshotResult>"
@@ -233,12 +239,17 @@ pub fn headroom(env: Env) -> Result<Option<HeadroomCheck>> {
 /// other failure. Each payload has the trigger's `reason`. Unlike an
 /// EventEmitter, an `'error'` without a listener is never thrown.
 ///
+/// `'upload'` follows `'snapshot'` for a snapshot uploaded to S3 (with its
+/// `UploadResult`), and comes alone for a file an earlier process left
+/// waiting for upload (`leftover: true`); a failed upload is an `'error'`
+/// (`ERR_LEAKGUARD_UPLOAD`).
+///
 /// `'error'` also follows a `'snapshot'` for each older file that `retain`
 /// could not delete: an `ERR_LEAKGUARD_WRITE` error with that file's `path`,
 /// `syscall: 'unlink'`, `errno` and `osCode`. The snapshot itself succeeded
 /// (its promise resolves).
-#[napi(ts_args_type = "event: 'snapshot' | 'skipped' | 'error', \
-                    listener: (payload: SnapshotResult | (Error & { code: string; reason: string })) => void")]
+#[napi(ts_args_type = "event: 'snapshot' | 'skipped' | 'error' | 'upload', \
+                    listener: (payload: SnapshotResult | UploadResult | (Error & { code: string; reason: string })) => void")]
 pub fn on(env: Env, event: String, listener: Unknown) -> Result<()> {
     let (event, listener) = event_args(&event, listener).map_err(|e| e.into_napi(&env))?;
     events::on(event, listener)
@@ -246,7 +257,7 @@ pub fn on(env: Env, event: String, listener: Unknown) -> Result<()> {
 
 /// Removes a listener added with `on` (the first registration of it for `event`).
 #[napi(
-    ts_args_type = "event: 'snapshot' | 'skipped' | 'error', listener: (...args: any[]) => void"
+    ts_args_type = "event: 'snapshot' | 'skipped' | 'error' | 'upload', listener: (...args: any[]) => void"
 )]
 pub fn off(env: Env, event: String, listener: Unknown) -> Result<()> {
     let (event, listener) = event_args(&event, listener).map_err(|e| e.into_napi(&env))?;

@@ -77,9 +77,21 @@ fn io_kind(e: &(dyn Error + 'static)) -> Option<io::ErrorKind> {
     None
 }
 
-/// The SDK's own chain of causes, on one line.
+/// What went wrong at the bottom of `e` ("Connection refused (os error
+/// 111)", "failed to load credentials …"): its innermost cause's words,
+/// not the SDK's nested debug output.
 fn chain(e: &(dyn Error + 'static)) -> String {
-    DisplayErrorContext(e).to_string().replace('\n', " ")
+    let mut last = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    let words = last.to_string();
+    let words = if words.is_empty() || words.starts_with("dispatch failure") {
+        DisplayErrorContext(e).to_string()
+    } else {
+        words
+    };
+    words.replace('\n', " ")
 }
 
 /// Masks every credential value the environment holds.
