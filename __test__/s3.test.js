@@ -353,6 +353,30 @@ test('node -r leakguard/register: a SIGUSR2 snapshot uploaded with LEAKGUARD_S3_
   assert.equal((await s3.headObject(key)).Metadata.reason, 'signal')
 })
 
+test('a pending upload keeps the process alive until verified; snapshot({ s3: false }) stays local and raw', { timeout: 120_000 }, async () => {
+  const dir = tmpDir('s3-alive')
+  const c = start(`
+    const lg = require(LG)
+    lg.configure({ dir: ${JSON.stringify(dir)}, s3: ${JSON.stringify(s3.config())} })
+    lg.on('upload', (u) => console.log('upload ' + JSON.stringify(u)))
+    lg.snapshot({ s3: false, filename: 'local.heapsnapshot' }).then((r) => {
+      console.log('local ' + JSON.stringify(r))
+      lg.snapshot() // not awaited, and nothing else keeps the loop alive
+    })
+  `, { env: s3.env() })
+  const local = JSON.parse((await c.line(/^local /)).slice(6))
+  const u = JSON.parse((await c.line(/^upload /)).slice(7))
+  assert.equal((await c.exited).code, 0)
+  assert.equal(local.s3, undefined, 'not uploaded')
+  assert.equal(local.gzip, false, 'without S3 for this call, gzip keeps its own default')
+  assert.equal(local.path, path.join(dir, 'local.heapsnapshot'))
+  readSnapshot(local.path)
+  // Had the process exited before the upload ended, its file and mark would still be here.
+  assert.deepEqual(listDir(dir), ['local.heapsnapshot'])
+  assert.equal(u.leftover, false)
+  assert.equal((await s3.headObject(u.key)).ContentLength, u.bytes)
+})
+
 test('bad S3 options: a TypeError naming the option', () => {
   const cases = [
     ['partSizeMb', { bucket: 'leakguard-test', partSizeMb: 4 }],

@@ -110,6 +110,6 @@ server.listen(0, '127.0.0.1', async () => {
     console.log(`    ${g.path ? g.path.join(' → ') : '(held only weakly)'}`)
   }
   console.log(`\nThe same from a shell: npx leakguard diff ${files.map((p) => path.relative(process.cwd(), p)).join(' ')}`)
-  console.log('Or open s3 in Chrome DevTools (Memory > Load profile) after gunzip -k.')
+  console.log('Or open the third snapshot in Chrome DevTools (Memory > Load profile) after gunzip -k.')
   server.close()
 })

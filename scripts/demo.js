@@ -16,7 +16,9 @@ async function main () {
   const keys = { AWS_ACCESS_KEY_ID: 'demo-access-key', AWS_SECRET_ACCESS_KEY: `demo-secret-${process.pid}` }
   const server = await startS3Server({ dataDir, accessKey: keys.AWS_ACCESS_KEY_ID, secretKey: keys.AWS_SECRET_ACCESS_KEY })
   console.log(`local S3 (s3s-fs) on ${server.endpoint}, bucket demo-heapdumps`)
-  const env = { ...process.env, ...keys, AWS_EC2_METADATA_DISABLED: 'true', DEMO_S3_ENDPOINT: server.endpoint }
+  // The JS SDK (used to fetch the objects back) warns about Node 20 on every run.
+  const quiet = { AWS_EC2_METADATA_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
+  const env = { ...process.env, ...keys, ...quiet, DEMO_S3_ENDPOINT: server.endpoint }
   const app = spawn(process.execPath, [path.join(ROOT, 'demo', 'leaky-server.js')], { stdio: 'inherit', env })
   const code = await new Promise((resolve) => app.on('exit', (c, signal) => resolve(signal ? 1 : c)))
   await server.stop()

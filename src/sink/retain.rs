@@ -128,4 +128,38 @@ mod tests {
             3
         );
     }
+
+    #[test]
+    fn a_file_waiting_for_upload_is_never_deleted() {
+        let dir = std::env::temp_dir().join(format!("lg-retain-mark-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let names = [
+            "heapdump-1.000000.heapsnapshot",
+            "heapdump-2.000000.heapsnapshot",
+        ];
+        for n in names {
+            fs::write(dir.join(n), "{}").unwrap();
+        }
+        let newest = dir.join("heapdump-3.000000.heapsnapshot");
+        fs::write(&newest, "{}").unwrap();
+        let marked = mark::name_for(std::ffi::OsStr::new(names[0]));
+        fs::write(dir.join(&marked), "pending").unwrap();
+        let one = Retain {
+            max_files: Some(1),
+            max_bytes: None,
+        };
+        assert!(prune(&newest, one).is_empty());
+        let mut left: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let expected = [marked.as_str(), names[0], "heapdump-3.000000.heapsnapshot"];
+        assert_eq!(
+            left, expected,
+            "the marked one stays, the unmarked older one goes"
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
 }

@@ -13,7 +13,7 @@ use napi::Env;
 
 use crate::config::Threshold;
 use crate::engine::{self, Shim};
-use crate::error::LgResult;
+use crate::error::{Code, LgResult};
 use crate::request::Snapshot;
 use crate::request::REASON_THRESHOLD;
 use crate::{drain, js_thread};
@@ -129,8 +129,8 @@ fn fire(env: &Env) {
     drain::request(env, super::request(REASON_THRESHOLD), Box::new(settled));
 }
 
-/// Only a snapshot taken counts towards `maxSnapshots`: a refusal or a
-/// failure leaves the threshold armed, to try again after the cooldown (at
+/// Only a snapshot taken counts towards `maxSnapshots` (its upload may
+/// fail): a refusal or a failure leaves the threshold armed, to try again after the cooldown (at
 /// least `RETRY_AFTER_FAILURE`, so a refusal is not retried at every
 /// collection while memory stays tight).
 fn settled(_env: &Env, outcome: LgResult<Snapshot>) {
@@ -138,7 +138,9 @@ fn settled(_env: &Env, outcome: LgResult<Snapshot>) {
         let Some(a) = a.as_mut() else { return };
         a.queued = false;
         a.last = Some(Instant::now());
-        a.failed = outcome.is_err();
+        // A failed upload still leaves the snapshot, complete and marked
+        // for a later upload: it counts as taken.
+        a.failed = outcome.as_ref().is_err_and(|e| e.code != Code::Upload);
         if a.failed {
             return;
         }

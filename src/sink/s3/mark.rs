@@ -108,12 +108,14 @@ impl Mark {
         self.dir.unlink(&self.name)
     }
 
+    /// No fsync (the first save runs on the JS thread): a mark has to
+    /// outlive its process, which the page cache does; the directory fsync
+    /// after the snapshot's rename makes its name durable with the file's.
     fn save(&mut self) -> io::Result<()> {
         let text = format(&self.record);
         self.file.set_len(0)?;
         self.file.rewind()?;
-        self.file.write_all(text.as_bytes())?;
-        self.file.sync_data()
+        self.file.write_all(text.as_bytes())
     }
 }
 
