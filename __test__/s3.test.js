@@ -1,7 +1,7 @@
 'use strict'
-// S3 upload against a real S3-compatible server (s3s-fs), read back with the
-// AWS SDK for JavaScript. Every snapshot is taken in a child process: S3
-// settings and credentials are process-wide.
+// S3 upload against a real S3-compatible server (s3s-fs; moto where s3s-fs
+// is unlike S3), read back with the AWS SDK for JavaScript. Every snapshot is
+// taken in a child process: S3 settings and credentials are process-wide.
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')
@@ -11,7 +11,9 @@ const os = require('node:os')
 const path = require('node:path')
 const zlib = require('node:zlib')
 const { PKG, tmpDir, readSnapshot, listDir, runChild, startChild, kill } = require('./helpers')
-const { startS3, freePort } = require('./s3-helpers')
+const { S3Client, ListBucketsCommand } = require('@aws-sdk/client-s3')
+const { startS3, freePort, REGION } = require('./s3-helpers')
+const { startMoto } = require('../scripts/s3-server')
 
 const MiB = 2 ** 20
 const CLI = path.join(PKG, 'bin', 'leakguard.js')
@@ -261,17 +263,31 @@ test('the server killed mid-upload: the file is kept, and `leakguard upload` fin
   assert.deepEqual(own.partFiles(), [])
 })
 
-// s3s-fs 0.14.1 answers PutObject and CreateMultipartUpload to a missing
-// bucket by creating it (its put_object never checks), so against it this
-// fails; S3 itself (and moto) answer NoSuchBucket.
-test('a missing bucket: NoSuchBucket', { timeout: 120_000, todo: 's3s-fs creates missing buckets on upload' }, async () => {
+// Against moto: s3s-fs 0.14.1 answers PutObject and CreateMultipartUpload to
+// a missing bucket by creating it (its put_object never checks); S3 itself,
+// and moto, answer NoSuchBucket. moto accepts any credentials (no-auth mode),
+// so the s3s-fs ones in s3.env() do.
+test('a missing bucket: NoSuchBucket', { timeout: 120_000 }, async (t) => {
+  const moto = await startMoto()
+  t.after(() => moto.stop())
+  const client = new S3Client({
+    endpoint: moto.endpoint, forcePathStyle: true, region: REGION,
+    credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }
+  })
+  t.after(() => client.destroy())
+  const buckets = async () => (await client.send(new ListBucketsCommand({}))).Buckets ?? []
+  assert.deepEqual(await buckets(), [], 'a fresh moto has no bucket')
+
   const dir = tmpDir('s3-nobucket')
   const e = await failure(snapshotChild({
-    configure: { dir, s3: s3.config({ bucket: 'no-such-bucket' }) },
+    configure: { dir, s3: { bucket: 'no-such-bucket', endpoint: moto.endpoint } },
     env: s3.env()
   }))
   assertKept(e, { s3Code: 'NoSuchBucket' })
   assert.equal(e.bucket, 'no-such-bucket')
+  assert.ok(e.key, 'the key it was going to')
+  assert.deepEqual(listDir(dir), [path.basename(sidecar(e.path)), path.basename(e.path)].sort(), 'the file and its sidecar, nothing else')
+  assert.deepEqual(await buckets(), [], 'and no bucket was made')
 })
 
 test('an endpoint nobody listens on: ConnectionRefused, without hanging', { timeout: 120_000 }, async () => {

@@ -2,12 +2,13 @@
 // The whole test suite, from a fresh clone: install, build, Rust checks and
 // unit tests, then the JS integration tests under every supported Node major
 // (each major's own node binary, loading the shim built for its ABI), with
-// s3s-fs installed for the S3 upload tests.
+// s3s-fs installed for the S3 upload tests, and moto for the one (a missing
+// bucket) where s3s-fs does not behave like S3.
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const { setup, ROOT } = require('./setup')
-const { ensureS3Server } = require('./s3-server')
+const { ensureS3Server, ensureMoto } = require('./s3-server')
 
 function run (title, cmd, args, options = {}) {
   console.log(`\n=== ${title}: ${[cmd, ...args].join(' ')}`)
@@ -27,6 +28,13 @@ try {
   ensureS3Server()
 } catch (e) {
   console.error(`\n=== FAILED: installing s3s-fs (${e.message})`)
+  process.exit(1)
+}
+// A pip install into a venv, about 1 min cold, about 1 s to check when there.
+try {
+  ensureMoto()
+} catch (e) {
+  console.error(`\n=== FAILED: installing moto (${e.message})`)
   process.exit(1)
 }
 const files = fs.readdirSync(path.join(ROOT, '__test__'))
