@@ -321,7 +321,13 @@ async fn run(
         }
     };
     if !s.keep_local {
-        let _ = local.dir.unlink(&local.name);
+        if let Err(e) = local.dir.unlink(&local.name) {
+            // Uploaded all the same; the local copy just stays.
+            process::write_stderr(&format!(
+                "leakguard: uploaded {} but could not delete it: {e}\n",
+                local.path.display()
+            ));
+        }
     }
     if let Some(m) = mark {
         let _ = m.remove();
