@@ -318,14 +318,22 @@ export interface RouteOptions {
   gzip?: boolean | number
   /** `false`: do not upload this route's snapshots to the configured S3. */
   s3?: boolean
+  /**
+   * `true`: a request with `?download=1` gets the finished gzip file as
+   * its body (for setups without S3; that snapshot is not uploaded).
+   * Default `false`: a heap holds the process's secrets.
+   */
+  download?: boolean
 }
 
 /** What the route answers a request with. */
 export interface RouteResponse {
   status: number
   headers: Record<string, string>
-  /** JSON. */
+  /** JSON; empty with `file`. */
   body: string
+  /** A download: the file to stream as the body (`Content-Length` is set). */
+  file?: string
 }
 
 /**

@@ -3,6 +3,9 @@
 // with real HTTP requests to a child process per app.
 const { test, describe, after } = require('node:test')
 const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const http = require('node:http')
+const path = require('node:path')
 const leakguard = require('..')
 const { appDir, readSnapshot, runChild } = require('./helpers')
 const { TOKEN, HASH, request, raw, startApp } = require('./route-helpers')
@@ -10,6 +13,19 @@ const { startS3 } = require('./s3-helpers')
 
 const KINDS = ['http', 'express', 'fastify', 'koa']
 const json = (r) => JSON.parse(r.body)
+
+/** A POST whose body is kept as bytes. */
+function download (port, p) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: p, headers: { Authorization: `Bearer ${TOKEN}` } }, (res) => {
+      const chunks = []
+      res.on('data', (d) => chunks.push(d))
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
 
 for (const kind of KINDS) {
   describe(`${kind}: every status`, () => {
@@ -216,6 +232,35 @@ test('with S3 configured, the 200 carries the key, and the object is there', asy
   assert.ok(!s3.secretAppearsIn(r.body))
 })
 
+for (const kind of KINDS) {
+  test(`${kind}: download: true streams the gzip file for ?download=1, from the file`, async (t) => {
+    const app = await startApp(kind, { options: { token: TOKEN, hash: HASH, download: true } })
+    t.after(() => app.stop())
+    const bad = await app.req({ path: `${app.route}?download=yes`, token: TOKEN })
+    assert.equal(bad.status, 400)
+    const got = await download(app.port, `${app.route}?download=1`)
+    assert.equal(got.status, 200)
+    assert.equal(got.headers['content-type'], 'application/gzip')
+    const [file] = app.files()
+    assert.match(file, /\.heapsnapshot\.gz$/)
+    assert.equal(got.headers['content-disposition'], `attachment; filename="${file}"`)
+    assert.equal(Number(got.headers['content-length']), got.body.length)
+    assert.deepEqual(got.body, fs.readFileSync(path.join(app.dir, file)), 'the file, kept')
+    const copy = path.join(app.dir, 'copy.heapsnapshot.gz')
+    fs.writeFileSync(copy, got.body)
+    readSnapshot(copy)
+    // Without the parameter, the JSON as usual.
+    assert.equal(json(await app.req({ token: TOKEN })).reason, 'http')
+  })
+}
+
+test('without download: true, ?download=1 is an unknown parameter', async (t) => {
+  const app = await startApp('http')
+  t.after(() => app.stop())
+  assert.equal((await app.req({ path: `${app.route}?download=1`, token: TOKEN })).status, 400)
+  assert.deepEqual(app.files(), [])
+})
+
 test('no route without a good token; messages never show it', () => {
   const short = 'short-secret-value'
   for (const [options, re] of [
@@ -226,7 +271,8 @@ test('no route without a good token; messages never show it', () => {
     [{ token: TOKEN, hash: 'short' }, /a hash is 16/],
     [{ token: TOKEN, hash: HASH, path: '/x' }, /not both/],
     [{ token: TOKEN, path: '/a/../b' }, /a path starts with/],
-    [{ token: TOKEN, download: true }, /unknown option `download`/]
+    [{ token: TOKEN, download: 'yes' }, /invalid option `download`/],
+    [{ token: TOKEN, listen: '127.0.0.1:9464' }, /unknown option `listen`/]
   ]) {
     assert.throws(() => leakguard.route(options), (e) => {
       assert.equal(e.code, 'ERR_LEAKGUARD_CONFIG')

@@ -4,6 +4,8 @@
 // decision (path, method, token, backoff, busy) and every response is made
 // in Rust (`createRoute`); an adapter only hands over what the request says
 // and writes back what it is told. No framework is required here.
+const fs = require('node:fs')
+const { pipeline } = require('node:stream')
 const native = require('../index.js')
 
 /** Every `Authorization` value the client sent: Node keeps only the first in `req.headers`. */
@@ -23,10 +25,23 @@ function handler (options) {
   return { handle, path: native_.path }
 }
 
+/** The body: the JSON, or a download's file, streamed from disk (never read into memory). */
+function body (r) {
+  return r.file == null ? r.body : fs.createReadStream(r.file)
+}
+
 function send (res, r) {
   if (res.headersSent || res.destroyed) return
-  res.writeHead(r.status, { ...r.headers, 'Content-Length': Buffer.byteLength(r.body) })
-  res.end(r.body)
+  const b = body(r)
+  if (typeof b === 'string') {
+    res.writeHead(r.status, { ...r.headers, 'Content-Length': Buffer.byteLength(b) })
+    return res.end(b)
+  }
+  b.once('open', () => {
+    res.writeHead(r.status, r.headers)
+    pipeline(b, res, () => {})
+  })
+  b.once('error', () => { if (!res.headersSent) res.writeHead(500).end(); else res.destroy() })
 }
 
 /**
@@ -58,7 +73,7 @@ function fastify (options) {
       const pending = handle(request.raw)
       if (pending === null) return
       const r = await pending
-      return reply.code(r.status).headers(r.headers).send(r.body)
+      return reply.code(r.status).headers(r.headers).send(body(r))
     })
   }
   // As fastify-plugin does: the hook applies to the whole app, not one encapsulated context.
@@ -75,8 +90,9 @@ function koa (options) {
     if (pending === null) return next()
     const r = await pending
     ctx.status = r.status
+    // After the body: koa drops Content-Length when the body is a stream.
+    ctx.body = body(r)
     ctx.set(r.headers)
-    ctx.body = r.body
   }
   leakguardRoute.path = path
   return leakguardRoute

@@ -38,6 +38,10 @@ pub struct RouteOptions {
     pub gzip: Option<Either<bool, u32>>,
     /// `false`: do not upload this route's snapshots to the configured S3.
     pub s3: Option<bool>,
+    /// `true`: a request with `?download=1` gets the finished gzip file as
+    /// its body (for setups without S3; that snapshot is not uploaded).
+    /// Default `false`: a heap holds the process's secrets.
+    pub download: Option<bool>,
 }
 
 /// A route's checked settings.
@@ -48,10 +52,11 @@ pub struct RouteSettings {
     pub generated: bool,
     pub gzip: Option<Either<bool, u32>>,
     pub s3: Option<bool>,
+    pub download: bool,
 }
 
 pub fn parse(value: Option<Unknown>) -> LgResult<RouteOptions> {
-    let known = &["token", "hash", "path", "gzip", "s3"];
+    let known = &["token", "hash", "path", "gzip", "s3", "download"];
     let reader = match value {
         Some(v) => Reader::new(v, "route()", known)?,
         None => None,
@@ -65,6 +70,7 @@ pub fn parse(value: Option<Unknown>) -> LgResult<RouteOptions> {
         path: r.path("path")?,
         gzip: r.gzip("gzip")?,
         s3: r.boolean("s3")?,
+        download: r.boolean("download")?,
     })
 }
 
@@ -115,6 +121,7 @@ pub fn settings(options: RouteOptions, vars: &[(String, String)]) -> LgResult<Ro
         generated,
         gzip: options.gzip,
         s3: options.s3,
+        download: options.download.unwrap_or(false),
     })
 }
 

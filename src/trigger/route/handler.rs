@@ -20,22 +20,24 @@ use crate::{drain, promise};
 pub struct RouteResponse {
     pub status: u32,
     pub headers: HashMap<String, String>,
-    /// JSON.
+    /// JSON; empty with `file`.
     pub body: String,
+    /// A download: the file to stream as the body (`Content-Length` is set).
+    pub file: Option<String>,
 }
 
 impl From<Response> for RouteResponse {
     fn from(r: Response) -> Self {
         RouteResponse {
             status: u32::from(r.status),
-            headers: r
-                .headers
+            headers: [("Content-Type", "application/json".to_string())]
                 .into_iter()
+                .chain(r.headers)
+                .chain([("Cache-Control", "no-store".to_string())])
                 .map(|(k, v)| (k.to_string(), v))
-                .chain([("Content-Type".into(), "application/json".into())])
-                .chain([("Cache-Control".into(), "no-store".into())])
                 .collect(),
             body: r.body,
+            file: r.file.map(|f| f.to_string_lossy().into_owned()),
         }
     }
 }
@@ -96,7 +98,7 @@ impl RouteHandler {
         let respond = match self.route.decide(&incoming, Instant::now()) {
             Decision::Pass => return Ok(None),
             Decision::Respond(response) => Err(response),
-            Decision::Capture(request) => Ok(request),
+            Decision::Capture(request, download) => Ok((request, download)),
         };
         let (deferred, promise) = promise::create(&env)?;
         let answer = move |env: &Env, response: Response| {
@@ -108,9 +110,10 @@ impl RouteHandler {
         };
         match respond {
             Err(response) => answer(&env, response),
-            Ok(request) => {
+            Ok((request, download)) => {
                 let route = Arc::clone(&self.route);
-                let settle = move |env: &Env, outcome| answer(env, route.finish(&outcome));
+                let settle =
+                    move |env: &Env, outcome| answer(env, route.finish(&outcome, download));
                 drain::request(&env, request, Box::new(settle));
             }
         }

@@ -5,7 +5,8 @@
 //! In order: the exact path, else the request is the app's (`Pass`); POST
 //! only (405); an address that failed too often waits (429, `backoff`);
 //! the bearer token (401, the same for every way of getting it wrong); no
-//! unknown query parameter (400); one snapshot at a time (429). Then the
+//! unknown query parameter (400; `download` only where the route allows
+//! it); one snapshot at a time (429). Then the
 //! snapshot goes through the same path as `snapshot()` (drain hook, guard,
 //! queue, events, gzip, S3), with `reason: 'http'`.
 
@@ -19,6 +20,8 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
+
+use napi::bindgen_prelude::Either;
 
 use crate::capture;
 use crate::config::route::RouteSettings;
@@ -44,15 +47,23 @@ pub enum Decision {
     /// Not the route's path: the app's request.
     Pass,
     Respond(Response),
-    /// Authorised: capture this (then `finish`).
-    Capture(Request),
+    /// Authorised: capture this (then `finish`), and whether the file is
+    /// the response's body.
+    Capture(Request, Download),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Download {
+    No,
+    Yes,
 }
 
 pub struct Route {
     path: String,
     token: Token,
-    gzip: Option<napi::bindgen_prelude::Either<bool, u32>>,
+    gzip: Option<Either<bool, u32>>,
     s3: Option<bool>,
+    download: bool,
     backoff: Mutex<Backoff>,
     /// A snapshot of this route's is being taken, written or uploaded.
     in_flight: AtomicBool,
@@ -65,6 +76,7 @@ impl Route {
             path: settings.path,
             gzip: settings.gzip,
             s3: settings.s3,
+            download: settings.download,
             backoff: Mutex::default(),
             in_flight: AtomicBool::new(false),
         }
@@ -93,26 +105,45 @@ impl Route {
         }
         backoff.succeeded(incoming.address);
         drop(backoff);
-        if let Some(name) = path::unknown_param(query, &[]) {
+        let known: &[&str] = if self.download { &["download"] } else { &[] };
+        if let Some(name) = path::unknown_param(query, known) {
             return Decision::Respond(Response::unknown_param(name));
         }
+        let download = match path::param(query, "download") {
+            None | Some("0") => Download::No,
+            Some("1") => Download::Yes,
+            Some(_) => return Decision::Respond(Response::bad_download()),
+        };
         if capture::busy() || self.in_flight.swap(true, Ordering::SeqCst) {
             return Decision::Respond(Response::busy());
         }
-        Decision::Capture(self.request())
+        Decision::Capture(self.request(download), download)
     }
 
     /// The response to a captured request, once its snapshot (and upload) is done.
-    pub fn finish(&self, outcome: &LgResult<Snapshot>) -> Response {
+    pub fn finish(&self, outcome: &LgResult<Snapshot>, download: Download) -> Response {
         self.in_flight.store(false, Ordering::SeqCst);
-        Response::of(outcome)
+        match (outcome, download) {
+            (Ok(s), Download::Yes) => Response::file(s),
+            _ => Response::of(outcome),
+        }
     }
 
-    fn request(&self) -> Request {
+    /// A download is gzip (level 1 unless the route sets one) and stays
+    /// local: an upload would delete the file being sent.
+    fn request(&self, download: Download) -> Request {
+        let gzip = match (self.gzip, download) {
+            (None | Some(Either::A(false)), Download::Yes) => Some(Either::A(true)),
+            (gzip, _) => gzip,
+        };
         config::request(SnapshotOptions {
             reason: Some(REASON_HTTP.to_string()),
-            gzip: self.gzip,
-            s3: self.s3,
+            gzip,
+            s3: if download == Download::Yes {
+                Some(false)
+            } else {
+                self.s3
+            },
             ..SnapshotOptions::default()
         })
     }
@@ -149,6 +180,7 @@ mod tests {
             generated: false,
             gzip: None,
             s3: None,
+            download: false,
         })
     }
 
@@ -163,7 +195,7 @@ mod tests {
         match r.decide(&incoming, Instant::now()) {
             Decision::Pass => None,
             Decision::Respond(resp) => Some(resp.status),
-            Decision::Capture(_) => Some(200),
+            Decision::Capture(..) => Some(200),
         }
     }
 
@@ -174,7 +206,12 @@ mod tests {
         assert_eq!(status(&r, "POST", "/other", &[&good]), None);
         assert_eq!(status(&r, "GET", PATH, &[&good]), Some(405));
         assert_eq!(status(&r, "POST", PATH, &[]), Some(401));
-        // Unauthenticated requests learn nothing about parameters.
+        // Unauthenticated requests learn nothing about parameters; no
+        // download unless the route allows it.
+        assert_eq!(
+            status(&r, "POST", &format!("{PATH}?download=1"), &[&good]),
+            Some(400)
+        );
         assert_eq!(
             status(&r, "POST", &format!("{PATH}?x=1"), &["Bearer x"]),
             Some(401)
@@ -185,7 +222,7 @@ mod tests {
         );
         assert_eq!(status(&r, "POST", PATH, &[&good]), Some(200));
         assert_eq!(status(&r, "POST", PATH, &[&good]), Some(429));
-        r.finish(&Err(crate::error::LgError::capture("x")));
+        r.finish(&Err(crate::error::LgError::capture("x")), Download::No);
         assert_eq!(status(&r, "POST", &format!("{PATH}?"), &[&good]), Some(200));
     }
 

@@ -21,6 +21,14 @@ pub fn unknown_param<'q>(query: &'q str, known: &[&str]) -> Option<&'q str> {
         .find(|name| !known.contains(name))
 }
 
+/// The value of the first `name` parameter (`""` when it has none).
+pub fn param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    query
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .find_map(|(n, v)| (n == name).then_some(v))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +69,8 @@ mod tests {
         assert_eq!(unknown_param("download=1&x", &["download"]), Some("x"));
         assert_eq!(unknown_param("=1", &["download"]), Some(""));
         assert_eq!(unknown_param("download", &[]), Some("download"));
+        assert_eq!(param("a=2&download=1&download=0", "download"), Some("1"));
+        assert_eq!(param("download", "download"), Some(""));
+        assert_eq!(param("x=1", "download"), None);
     }
 }

@@ -16,6 +16,8 @@ pub struct Response {
     pub outcome: String,
     /// Whether it is worth a log line (a repeated refusal is not).
     pub logged: bool,
+    /// A file to send as the body instead (a download), `body` is then empty.
+    pub file: Option<std::path::PathBuf>,
 }
 
 impl Response {
@@ -30,6 +32,7 @@ impl Response {
             ),
             outcome: message.to_string(),
             logged: true,
+            file: None,
         }
     }
 
@@ -120,7 +123,31 @@ impl Response {
                 s.block_ms / 1000.0
             ),
             logged: true,
+            file: None,
         }
+    }
+
+    pub fn bad_download() -> Self {
+        Self::error(400, "bad-request", "`download` takes 1 or 0")
+    }
+
+    /// The finished (gzip) file as the body, with what the JSON would say
+    /// in headers.
+    pub fn file(s: &Snapshot) -> Self {
+        let name = s.path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let mut r = Self::snapshot(s)
+            .with("Content-Type", "application/gzip".into())
+            .with("Content-Length", s.bytes.to_string())
+            .with(
+                "Content-Disposition",
+                format!("attachment; filename={}", string(&name.unwrap_or_default())),
+            );
+        r.body = String::new();
+        r.outcome = r
+            .outcome
+            .replacen("snapshot written to", "snapshot sent from", 1);
+        r.file = Some(s.path.clone());
+        r
     }
 
     fn failure(e: &LgError) -> Self {
