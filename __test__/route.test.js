@@ -93,7 +93,7 @@ for (const kind of KINDS) {
   })
 }
 
-for (const kind of ['http', 'express']) {
+for (const kind of KINDS) {
   test(`${kind}: only the exact path is the route; every variant is the app's`, async (t) => {
     const app = await startApp(kind)
     t.after(() => app.stop())
