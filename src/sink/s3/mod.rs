@@ -11,6 +11,7 @@ mod failure;
 pub mod key;
 pub mod leftovers;
 pub mod mark;
+mod part;
 mod runtime;
 pub mod settings;
 mod transfer;
@@ -100,22 +101,15 @@ pub fn start(
     progress: progress::Receiver,
 ) -> LgResult<Pending> {
     let fail = |what: &str, why: String| upload_error(&s, "", path, &Failure::new(what, why), None);
-    let gz = path.extension().is_some_and(|e| e == "gz");
-    let record = Record {
-        bucket: s.bucket.clone(),
-        key: String::new(),
-        hostname: process::hostname(),
-        pid: std::process::id(),
-        reason: origin.reason.to_string(),
-        heap_used: origin.heap_used,
-        node: process::node_version(),
-        upload_id: None,
-    };
-    let key = s
-        .key
-        .render(&fields(&s, &record, origin.at, name), gz)
-        .map_err(|why| fail("InvalidKey", why))?;
-    let record = Record { key, ..record };
+    let record = record_for(
+        &s,
+        origin.reason,
+        origin.heap_used,
+        origin.at,
+        name,
+        is_gz(path),
+    )
+    .map_err(|why| fail("InvalidKey", why))?;
     let mark = Mark::create(dir, name, record).map_err(|e| {
         fail(
             "MarkFailed",
@@ -170,23 +164,11 @@ pub fn upload_file(s: Arc<S3Settings>, path: &Path, reason: &str) -> LgResult<Pe
     };
     let record = match &mark {
         Some(m) => m.record.clone(),
+        // No mark is made: a failed manual upload leaves nothing behind.
         None => {
-            let record = Record {
-                bucket: s.bucket.clone(),
-                hostname: process::hostname(),
-                pid: std::process::id(),
-                reason: reason.to_string(),
-                node: process::node_version(),
-                ..Record::default()
-            };
             let at = meta.modified().unwrap_or_else(|_| SystemTime::now());
-            let gz = path.extension().is_some_and(|e| e == "gz");
-            let key = s
-                .key
-                .render(&fields(&s, &record, at, name), gz)
-                .map_err(|why| fail(Failure::new("InvalidKey", why)))?;
-            // No mark is made: a failed manual upload leaves nothing behind.
-            Record { key, ..record }
+            record_for(&s, reason, 0, at, name, is_gz(path))
+                .map_err(|why| fail(Failure::new("InvalidKey", why)))?
         }
     };
     spawn(s, local, record, mark, complete(meta.len()))
@@ -216,6 +198,33 @@ fn complete(len: u64) -> progress::Receiver {
     let (tx, rx) = progress::channel();
     let _ = tx.send(Progress::Complete(len));
     rx
+}
+
+/// A snapshot of this host and process, with its key.
+fn record_for(
+    s: &S3Settings,
+    reason: &str,
+    heap_used: u64,
+    at: SystemTime,
+    name: &OsStr,
+    gz: bool,
+) -> Result<Record, String> {
+    let record = Record {
+        bucket: s.bucket.clone(),
+        key: String::new(),
+        hostname: process::hostname(),
+        pid: std::process::id(),
+        reason: reason.to_string(),
+        heap_used,
+        node: process::node_version(),
+        upload_id: None,
+    };
+    let key = s.key.render(&fields(s, &record, at, name), gz)?;
+    Ok(Record { key, ..record })
+}
+
+fn is_gz(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "gz")
 }
 
 fn fields<'a>(s: &'a S3Settings, r: &'a Record, at: SystemTime, name: &'a OsStr) -> KeyFields<'a> {
@@ -266,7 +275,7 @@ async fn run(
     let object = Object {
         bucket: s.bucket.clone(),
         key: record.key.clone(),
-        content_type: if local.path.extension().is_some_and(|e| e == "gz") {
+        content_type: if is_gz(&local.path) {
             "application/gzip"
         } else {
             "application/json"
@@ -345,7 +354,14 @@ fn metadata(r: &Record) -> Vec<(&'static str, String)> {
                 .map(|c| if c.is_ascii_graphic() { c } else { '_' })
                 .collect(),
         ),
-        ("heap-used", r.heap_used.to_string()),
+        // Unknown for a file uploaded by hand without its mark.
+        (
+            "heap-used",
+            match r.heap_used {
+                0 => String::new(),
+                n => n.to_string(),
+            },
+        ),
     ]
     .into_iter()
     .filter(|(_, v)| !v.is_empty())

@@ -6,7 +6,6 @@
 //! object is verified (HeadObject: its size) before the upload counts.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -19,6 +18,7 @@ use tokio::task::JoinSet;
 
 use super::failure::{from_sdk, Failure};
 use super::mark::Mark;
+use super::part;
 use super::settings::{S3Settings, Sse};
 use crate::sink::progress::{Progress, Receiver};
 
@@ -287,9 +287,7 @@ async fn grown(progress: &mut Receiver, want: u64) -> Result<Grown, Failure> {
     ))
 }
 
-fn read(file: &File, offset: u64, len: u64) -> Result<Vec<u8>, Failure> {
-    let mut buf = vec![0; len as usize];
-    file.read_exact_at(&mut buf, offset)
-        .map(|()| buf)
+fn read(file: &File, offset: u64, len: u64) -> Result<bytes::Bytes, Failure> {
+    part::read(file, offset, len)
         .map_err(|e| Failure::new("ReadFailed", format!("reading the file at {offset}: {e}")))
 }
