@@ -9,6 +9,20 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A heap-snapshot route (made by `createRoute`; mounted by `route()`). */
+export declare class RouteHandler {
+  /** The path the route answers on, e.g. `/heapdump-<hash>`. */
+  get path(): string
+  /**
+   * `null` when the request is not the route's (the app's own); else a
+   * promise of the response, which always resolves. `target` is the
+   * request-target as sent (`req.url`); `authorization` every
+   * `Authorization` header value (`req.rawHeaders`); `address` the
+   * client's (`req.socket.remoteAddress`).
+   */
+  handle(method: string, target: string, authorization: Array<string>, address?: string | undefined | null): Promise<RouteResponse> | null
+}
+
 /** Options of `analyze.summary` and `analyze.diff`. */
 export interface AnalyzeOptions {
   /** How many constructors to list: a whole number 1-1000000 (default 10). */
@@ -116,6 +130,17 @@ export interface ConfigureOptions {
    */
   s3?: S3Options | false
 }
+
+/**
+ * A heap-snapshot route for an HTTP server (what `route()`, `fastify()`
+ * and `koa()` mount): `POST` to its path with `Authorization: Bearer
+ * <token>` takes a snapshot with `reason: 'http'` through the same path as
+ * `snapshot()`. Throws `ERR_LEAKGUARD_CONFIG` without a token of at least
+ * 32 characters (`token`, or `LEAKGUARD_ROUTE_TOKEN`), or with a bad
+ * `hash` or `path`; a hash that is not given is generated and printed
+ * once on stderr with the full path.
+ */
+export declare function createRoute(options?: RouteOptions): RouteHandler
 
 export interface DiffResult {
   /** Node counts of s1, s2, s3. */
@@ -268,6 +293,47 @@ export interface RetainOptions {
    * > 0 and <= 2^60.
    */
   maxBytes?: number
+}
+
+/** `leakguard.route()`'s options. */
+export interface RouteOptions {
+  /**
+   * The secret a request must send as `Authorization: Bearer <token>`:
+   * at least 32 characters of `A-Z a-z 0-9 - . _ ~ + /` (trailing `=`
+   * allowed). Default: `LEAKGUARD_ROUTE_TOKEN`. Without one, no route.
+   */
+  token?: string
+  /**
+   * The secret part of the path `/heapdump-<hash>`: at least 16
+   * characters of `A-Z a-z 0-9 _ -`. Default: `LEAKGUARD_ROUTE_HASH`, or
+   * one generated now and printed once on stderr.
+   */
+  hash?: string
+  /**
+   * The whole path instead (e.g. `'/internal/heapdump'`), matched
+   * exactly; segments of `A-Z a-z 0-9 _ - . ~`.
+   */
+  path?: string
+  /** `true` (level 1), `false`, or a gzip level 1–9. Default: as `configure()`. */
+  gzip?: boolean | number
+  /** `false`: do not upload this route's snapshots to the configured S3. */
+  s3?: boolean
+  /**
+   * `true`: a request with `?download=1` gets the finished gzip file as
+   * its body (for setups without S3; that snapshot is not uploaded).
+   * Default `false`: a heap holds the process's secrets.
+   */
+  download?: boolean
+}
+
+/** What the route answers a request with. */
+export interface RouteResponse {
+  status: number
+  headers: Record<string, string>
+  /** JSON; empty with `file`. */
+  body: string
+  /** A download: the file to stream as the body (`Content-Length` is set). */
+  file?: string
 }
 
 /**

@@ -835,9 +835,11 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.RouteHandler = nativeBinding.RouteHandler
 module.exports.busy = nativeBinding.busy
 module.exports.configure = nativeBinding.configure
 module.exports.configureFromEnv = nativeBinding.configureFromEnv
+module.exports.createRoute = nativeBinding.createRoute
 module.exports.engineInfo = nativeBinding.engineInfo
 module.exports.headroom = nativeBinding.headroom
 module.exports.off = nativeBinding.off

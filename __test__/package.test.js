@@ -24,11 +24,13 @@ test('an installed leakguard loads its platform package and snapshots natively',
   const r = runChild(`
     const lg = require('leakguard')
     lg.snapshot({ dir: process.cwd(), gzip: true }).then((s) =>
-      console.log(JSON.stringify({ info: lg.engineInfo(), path: s.path, from: require.resolve('leakguard') })))
+      console.log(JSON.stringify({ info: lg.engineInfo(), path: s.path, from: require.resolve('leakguard'), route: typeof lg.route })))
   `, { cwd: app })
   assert.equal(r.status, 0, r.stderr)
   const out = JSON.parse(r.stdout)
-  assert.equal(out.from, path.join(app, 'node_modules', 'leakguard', 'index.js'))
+  assert.equal(out.from, path.join(app, 'node_modules', 'leakguard', 'lib', 'index.js'))
+  assert.equal(out.route, 'function')
+  for (const types of ['index.d.ts', 'lib/index.d.ts']) assert.ok(fs.existsSync(path.join(app, 'node_modules', 'leakguard', types)), types)
   assert.equal(out.info.engine, 'v8-shim', out.info.fallbackReason)
   assert.equal(path.dirname(out.info.shimPath), path.join(app, 'node_modules', 'leakguard-linux-x64-gnu'))
   readSnapshot(out.path)

@@ -58,4 +58,4 @@ async function throughput ({ rounds, log }) {
   return { rows, gcPerSecond, seconds: SECONDS, hookUs }
 }
 
-module.exports = { throughput }
+module.exports = { throughput, start }

@@ -6,6 +6,7 @@
 // guard:   what one headroom check costs.
 // http:    HTTP throughput with the heap threshold armed vs without leakguard.
 // s3:      gzip-1 snapshots uploaded to a local S3 server (s3s-fs) vs local only.
+// route:   autocannon against an app with the route mounted, one snapshot through it mid-run.
 // Each section prints a markdown table and saves it under bench/out/.
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -252,10 +253,30 @@ function uploadMemory () {
   ].join('\n')
 }
 
+async function route () {
+  const { underLoad } = require('./route')
+  const rows = []
+  for (let round = 1; round <= ROUNDS; round++) {
+    const r = await underLoad({ mb: MB })
+    console.log(`round ${round}: ${JSON.stringify(r)}`)
+    rows.push(`| ${round} | ${r.status} | ${MiB(r.heapUsed)} MiB | ${(r.blockMs / 1000).toFixed(2)} s | ${r.requests} | ${r.errors} | ${r.timeouts} | ${r.non2xx} | ${(r.latencyMaxMs / 1000).toFixed(2)} s | ${r.after} |`)
+  }
+  save('route', [
+    `### The route under load: ${machine}`,
+    '',
+    'bench/server.js with `leakguard.route()` mounted (node:http, `.wrap(app)`) and live objects to snapshot; autocannon, 50 connections, 20 s (longer than the block: a request still waiting when autocannon stops is not counted); 3 s in, one `POST /heapdump-<hash>` with the token. Failed = errors + timeouts (30 s) + non-2xx among the load\'s requests; "after" is a request to the app once the load ended.',
+    '',
+    '| round | route status | heapUsed | event loop blocked | requests | errors | timeouts | non-2xx | slowest request | after |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    ''
+  ].join('\n'))
+}
+
 async function main () {
   setup({ log: () => {} })
   fs.mkdirSync(OUT, { recursive: true })
-  for (const [name, section] of Object.entries({ guard, shapes, floor, capture, http, analysis, s3 })) {
+  for (const [name, section] of Object.entries({ guard, shapes, floor, capture, http, analysis, s3, route })) {
     if (!ONLY || ONLY === name) await section()
   }
 }

@@ -196,6 +196,24 @@ pub fn upload(env: Env, file: Unknown, options: Option<Unknown>) -> Result<Unkno
     Ok(promise)
 }
 
+/// A heap-snapshot route for an HTTP server (what `route()`, `fastify()`
+/// and `koa()` mount): `POST` to its path with `Authorization: Bearer
+/// <token>` takes a snapshot with `reason: 'http'` through the same path as
+/// `snapshot()`. Throws `ERR_LEAKGUARD_CONFIG` without a token of at least
+/// 32 characters (`token`, or `LEAKGUARD_ROUTE_TOKEN`), or with a bad
+/// `hash` or `path`; a hash that is not given is generated and printed
+/// once on stderr with the full path.
+#[napi(ts_args_type = "options?: RouteOptions")]
+pub fn create_route(
+    env: Env,
+    options: Option<Unknown>,
+) -> Result<trigger::route::handler::RouteHandler> {
+    config::route::parse(options)
+        .and_then(|o| config::route::settings(o, &config::env::vars()))
+        .map(trigger::route::handler::RouteHandler::new)
+        .map_err(|e| e.into_napi(&env))
+}
+
 /// The memory-headroom guard's view right now (bytes).
 #[napi(object)]
 pub struct HeadroomCheck {

@@ -63,7 +63,7 @@ fn line(reason: &str, outcome: &LgResult<Snapshot>) -> String {
     }
 }
 
-fn size(bytes: u64) -> String {
+pub fn size(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 30 => format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64),
         b => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),

@@ -14,6 +14,7 @@ pub const REASON_API: &str = "api";
 pub const REASON_SIGNAL: &str = "signal";
 pub const REASON_THRESHOLD: &str = "threshold";
 pub const REASON_NEAR_LIMIT: &str = "near-heap-limit";
+pub const REASON_HTTP: &str = "http";
 
 pub struct Request {
     pub dest: Destination,

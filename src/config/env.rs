@@ -18,10 +18,12 @@ use crate::guard::available;
 use crate::request::ObjectIds;
 
 /// Variables that take effect elsewhere (at load, in the guard, the engine,
-/// the build); the first two are still checked here.
+/// the build, `route()`); the first two are still checked here.
 const READ_ELSEWHERE: &[&str] = &[
     "LEAKGUARD_OPTIONS",
     "LEAKGUARD_FS_ROOT",
+    super::route::TOKEN_VAR,
+    super::route::HASH_VAR,
     "LEAKGUARD_SHIM_DIR",
     "LEAKGUARD_NODE_INCLUDE_DIRS",
 ];
@@ -92,6 +94,7 @@ pub fn read(vars: &[(String, String)]) -> FromEnv {
     };
     env.check_options();
     env.check_fs_root();
+    env.problems.extend(super::route::env_problems(vars));
     let groups = GROUPS.iter().filter_map(|g| env.group(g)).collect();
     FromEnv {
         groups,

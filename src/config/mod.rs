@@ -16,6 +16,7 @@ use napi::bindgen_prelude::{Either, Null, Unknown};
 
 pub mod env;
 mod reader;
+pub mod route;
 pub mod rules;
 pub mod s3;
 mod signals;

@@ -77,6 +77,19 @@ impl<'env> Reader<'env> {
         }
     }
 
+    /// A string that is a secret: a message about it never shows the value.
+    pub fn secret(&self, key: &str) -> LgResult<Option<String>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        string_of(&v).map(Some).ok_or_else(|| {
+            self.invalid_because(
+                key,
+                "expected a string (the value is not shown: it is a secret)",
+            )
+        })
+    }
+
     pub fn reason(&self, key: &str) -> LgResult<Option<String>> {
         let Some(v) = self.get(key)? else {
             return Ok(None);

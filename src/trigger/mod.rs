@@ -1,9 +1,10 @@
 //! What asks for a snapshot besides the API: a signal, a heap threshold, the
-//! near-heap-limit callback. Each builds the same `Request` (from the
+//! near-heap-limit callback, an HTTP route. Each builds the same `Request` (from the
 //! configured defaults) and goes through `capture`, like the API does.
 //! `setup` arms them; they only read the configuration.
 
 pub mod near_limit;
+pub mod route;
 pub mod signal;
 pub mod threshold;
 mod uv;
