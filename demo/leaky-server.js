@@ -1,11 +1,13 @@
 'use strict'
 // A small HTTP service that leaks the classic ways: every request is kept
 // in a log array, and a memoisation cache is never evicted. It loads itself
-// for a few seconds between three snapshots, each uploaded to S3 (a local
-// S3-compatible server that `npm run demo` starts, at DEMO_S3_ENDPOINT),
-// fetches them back as an operator would, and leakguard's diff names the
+// for a few seconds between three snapshots, each asked for as an operator
+// would, over HTTP through leakguard's authenticated route, and uploaded to
+// S3 (a local S3-compatible server that `npm run demo` starts, at
+// DEMO_S3_ENDPOINT); it fetches them back, and leakguard's diff names the
 // leak and how it is held.
 const fs = require('node:fs')
+const crypto = require('node:crypto')
 const http = require('node:http')
 const path = require('node:path')
 const leakguard = require('..')
@@ -32,11 +34,30 @@ function render (id) {
   return renderCache.get(key).html
 }
 
-const server = http.createServer((req, res) => {
+function app (req, res) {
   requestLog.push(new RequestRecord(req))
   const id = Number(new URL(req.url, 'http://x').searchParams.get('id')) || 0
   res.end(render(id))
-})
+}
+
+// The operator's route: a secret path and a bearer token (both random here).
+const TOKEN = crypto.randomBytes(33).toString('base64')
+const route = leakguard.route({ token: TOKEN, hash: crypto.randomBytes(12).toString('hex') })
+const server = http.createServer(route.wrap(app))
+
+/** `curl -X POST -H 'Authorization: Bearer …' http://…/heapdump-<hash>`: the route's JSON answer. */
+function callRoute (port) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ port, method: 'POST', path: route.path, headers: { Authorization: `Bearer ${TOKEN}` } }, (res) => {
+      let body = ''
+      res.setEncoding('utf8').on('data', (d) => { body += d }).on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`route answered ${res.statusCode}: ${body}`))
+        resolve(JSON.parse(body))
+      })
+    })
+    req.on('error', reject).end()
+  })
+}
 
 async function load (port, seconds) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 })
@@ -76,21 +97,28 @@ server.listen(0, '127.0.0.1', async () => {
   const { port } = server.address()
   fs.mkdirSync(OUT_DIR, { recursive: true })
   const mb = (n) => (n / 1048576).toFixed(1)
-  if (S3_ENDPOINT) leakguard.configure({ s3: { bucket: BUCKET, prefix: 'demo/', endpoint: S3_ENDPOINT, region: 'us-east-1' } })
-  const snap = (name) => leakguard.snapshot({ dir: OUT_DIR, filename: `${name}.heapsnapshot`, reason: 'demo' })
+  const s3 = S3_ENDPOINT && { bucket: BUCKET, prefix: 'demo/', endpoint: S3_ENDPOINT, region: 'us-east-1' }
+  leakguard.configure({ dir: OUT_DIR, ...(s3 && { s3 }) })
+  // The route answers with where the snapshot went; the 'snapshot' event has the rest.
+  let last
+  leakguard.on('snapshot', (r) => { last = r })
+  const snap = async () => {
+    const answer = await callRoute(port)
+    return { ...answer, ...last }
+  }
   // Three snapshots: before load, after some, after more. What the second
   // has that the first lacks, and the third still holds, is the leak.
-  const s1 = await snap('s1')
+  const s1 = await snap()
   console.log(`leaky server on http://127.0.0.1:${port}; loading it for 2 x ${LOAD_SECONDS / 2} s ...`)
   await load(port, LOAD_SECONDS / 2)
-  const s2 = await snap('s2')
+  const s2 = await snap()
   const sent = await load(port, LOAD_SECONDS / 2)
   console.log(`served requests: requestLog holds ${requestLog.length} records, renderCache ${renderCache.size} entries (${sent} in the second half)`)
-  const r = await snap('s3')
+  const r = await snap()
   console.log([
     '',
     r.s3
-      ? `heap snapshots uploaded to s3://${BUCKET}/ (local files deleted once verified):\n${[s1, s2, r].map((s) => `  ${s.s3.key}`).join('\n')}\n  upload of s3: ${r.s3.parts} part(s), verified ${r.s3.afterFileMs.toFixed(0)} ms after the file was complete`
+      ? `three snapshots asked for with POST ${route.path.slice(0, 18)}…, uploaded to s3://${BUCKET}/ (local files deleted once verified):\n${[s1, s2, r].map((s) => `  ${s.s3.key}`).join('\n')}\n  upload of the third: ${r.s3.parts} part(s), verified ${r.s3.afterFileMs.toFixed(0)} ms after the file was complete`
       : `heap snapshots written: ${s1.path}, ${s2.path} and ${r.path}`,
     `  size:          ${mb(r.bytes)} MB gzip-${r.gzipLevel} (${mb(r.rawBytes)} MB of snapshot JSON)`,
     `  heap used:     ${mb(r.heapUsed)} MB`,
