@@ -18,9 +18,10 @@ export declare class RouteHandler {
    * promise of the response, which always resolves. `target` is the
    * request-target as sent (`req.url`); `authorization` every
    * `Authorization` header value (`req.rawHeaders`); `address` the
-   * client's (`req.socket.remoteAddress`).
+   * client's (`req.socket.remoteAddress`); `body` whether the request
+   * announces a body.
    */
-  handle(method: string, target: string, authorization: Array<string>, address?: string | undefined | null): Promise<RouteResponse> | null
+  handle(method: string, target: string, authorization: Array<string>, address: string | undefined | null, body: boolean): Promise<RouteResponse> | null
 }
 
 /** Options of `analyze.summary` and `analyze.diff`. */
@@ -129,6 +130,15 @@ export interface ConfigureOptions {
    * upload (it died, or its upload failed).
    */
   s3?: S3Options | false
+  /**
+   * The heap-snapshot route on a native listener of its own (main thread
+   * only): `{ listen, token?, hash?, path?, gzip?, s3?, download? }` as
+   * `route()` takes them, plus `listen`. It answers on leakguard's own
+   * thread and takes the snapshot even while JS is stuck (no
+   * `beforeSnapshot`/`drainMs`: it is for when JS cannot run them).
+   * `false` closes it.
+   */
+  route?: RouteOptions | false
 }
 
 /**
@@ -295,8 +305,17 @@ export interface RetainOptions {
   maxBytes?: number
 }
 
-/** `leakguard.route()`'s options. */
+/** `leakguard.route()`'s options, and `configure({ route })`'s with `listen`. */
 export interface RouteOptions {
+  /**
+   * `configure({ route })` only, where it is required: the native
+   * listener's address, `'9464'` (127.0.0.1), `'127.0.0.1:9464'`,
+   * `'[::1]:9464'`, `'localhost:9464'`; a non-loopback address such as
+   * `'0.0.0.0:9464'` makes the route reachable from the network. It
+   * answers on its own thread, even while JS is stuck. For
+   * `-r leakguard/register`: `LEAKGUARD_ROUTE_LISTEN`.
+   */
+  listen?: string
   /**
    * The secret a request must send as `Authorization: Bearer <token>`:
    * at least 32 characters of `A-Z a-z 0-9 - . _ ~ + /` (trailing `=`

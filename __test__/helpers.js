@@ -10,8 +10,17 @@ const zlib = require('node:zlib')
 
 const PKG = path.join(__dirname, '..')
 
+const made = []
+// A test file's directories go when it ends: snapshots add up to gigabytes
+// over the suite.
+process.on('exit', () => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
+})
+
 function tmpDir (name) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `leakguard-${name}-`))
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `leakguard-${name}-`))
+  made.push(dir)
+  return dir
 }
 
 /** Parses a .heapsnapshot (or .heapsnapshot.gz) and checks its structure. */

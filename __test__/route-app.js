@@ -1,10 +1,14 @@
 'use strict'
 // A small app with the heap-snapshot route mounted, run in a child process
 // by route.test.js. ROUTE_APP (JSON): { kind: 'http' | 'express' |
-// 'fastify' | 'koa', options (route's), configure (leakguard's) }. Its own
-// routes: GET /hello, GET /test/<control> (changes leakguard's settings
-// for the next request), and 'app 404' for everything else.
+// 'fastify' | 'koa' | 'native', options (route's), configure (leakguard's) }.
+// Its own routes: GET /hello, GET /test/<control> (changes leakguard's
+// settings for the next request, or spins JS), and 'app 404' for everything
+// else. 'native' serves the route on leakguard's own listener instead
+// (configure({ route: { listen } })) and prints both ports.
+const fs = require('node:fs')
 const http = require('node:http')
+const net = require('node:net')
 const leakguard = require('..')
 
 const { kind, options, configure } = JSON.parse(process.env.ROUTE_APP || '{}')
@@ -14,7 +18,16 @@ const CONTROLS = {
   tight: () => leakguard.configure({ headroom: { limitMb: 1 } }),
   loose: () => leakguard.configure({ headroom: {} }),
   'hook-fails': () => leakguard.configure({ beforeSnapshot: () => { throw new Error('not now') } }),
-  'hook-ok': () => leakguard.configure({ beforeSnapshot: null })
+  'hook-ok': () => leakguard.configure({ beforeSnapshot: null }),
+  // The snapshot directory disappears: the next snapshot fails (500).
+  'dir-gone': () => fs.rmSync(configure.dir, { recursive: true }),
+  'dir-back': () => fs.mkdirSync(configure.dir),
+  // The event loop is stuck in a synchronous loop for 8 s, starting just
+  // after this answer went out.
+  spin: () => setTimeout(() => {
+    const end = Date.now() + 8000
+    while (Date.now() < end) {}
+  }, 50)
 }
 
 /** The app's own answer: { status, body }. */
@@ -30,6 +43,16 @@ function own (method, url) {
 
 function listen (server, path) {
   server.listen(0, '127.0.0.1', () => console.log(`listening ${server.address().port} ${path}`))
+}
+
+/** A port free now (for the native listener: configure() does not say which it took). */
+function freePort () {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
+  })
 }
 
 const apps = {
@@ -65,6 +88,16 @@ const apps = {
     app.setNotFoundHandler(reply)
     await app.ready()
     listen(app.server, plugin.path)
+  },
+  async native () {
+    const port = await freePort()
+    leakguard.configure({ route: { listen: `127.0.0.1:${port}`, ...options } })
+    const app = http.createServer((req, res) => {
+      const r = own(req.method, req.url)
+      res.writeHead(r.status).end(r.body)
+    })
+    const path = options.path ?? `/heapdump-${options.hash}`
+    app.listen(0, '127.0.0.1', () => console.log(`listening ${port} ${path} ${app.address().port}`))
   },
   koa () {
     const Koa = require('koa')

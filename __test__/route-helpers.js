@@ -52,11 +52,13 @@ async function startApp (kind, { options = { token: TOKEN, hash: HASH }, configu
     cwd
   })
   const line = await app.line(/^listening /)
-  const [, port, route] = line.split(' ')
+  // 'native': the route's port, then the app's own.
+  const [, port, route, own = port] = line.split(' ')
   return {
     ...app,
     dir,
     port: Number(port),
+    own: Number(own),
     route,
     req: (o) => request(Number(port), { path: route, ...o }),
     files: () => fs.readdirSync(dir).filter((f) => !f.startsWith('.')),

@@ -112,6 +112,17 @@ for (const kind of KINDS) {
   })
 }
 
+for (const kind of KINDS) {
+  test(`${kind}: an authorised request with a body gets 400 and no snapshot`, async (t) => {
+    const app = await startApp(kind)
+    t.after(() => app.stop())
+    const r = await app.req({ token: TOKEN, body: 'x', headers: { 'Content-Type': 'text/plain', 'Content-Length': '1' } })
+    assert.equal(r.status, 400, r.body)
+    assert.match(json(r).error.message, /no request body/)
+    assert.deepEqual(app.files(), [])
+  })
+}
+
 test('a burst of 20 authorised requests: exactly one 200, the rest 429 with Retry-After', async (t) => {
   const app = await startApp('express', { configure: { drainMs: 1000 } })
   t.after(() => app.stop())
@@ -142,11 +153,12 @@ test('malformed input never crashes the app and never snapshots', async (t) => {
     { headers: ['Authorization', `Bearer ${TOKEN}`, 'authorization', 'Bearer nope'] },
     { headers: { 'X-Big': 'x'.repeat(20000) }, token: TOKEN },
     { body: 'x'.repeat(100000), headers: { 'Content-Type': 'text/plain' } },
+    { body: 'x', token: TOKEN, headers: { 'Content-Type': 'text/plain' } },
     { path: `${p}?download=1&${'a'.repeat(5000)}`, headers: { Authorization: 'Bearer wrong' } }
   ]
   const statuses = []
   for (const o of odd) statuses.push((await app.req(o)).status)
-  assert.ok(statuses.every((s) => [0, 401, 405, 429, 431].includes(s)), statuses.join(','))
+  assert.ok(statuses.every((s) => [0, 400, 401, 405, 429, 431].includes(s)), statuses.join(','))
   for (const bytes of [
     `POST ${p} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 5\r\n\r\nab`,
     `POST ${p} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`,

@@ -17,11 +17,21 @@ function authorization (rawHeaders = []) {
   return values
 }
 
+/**
+ * Whether the request announces a body: the route takes none. A chunked body
+ * cannot be seen before it is read (and Node's own client sends an empty one
+ * with every POST), so only `Content-Length` counts here.
+ */
+function hasBody (headers) {
+  const length = headers['content-length']
+  return length !== undefined && length !== '0'
+}
+
 /** `null` for the app's requests, else a promise of `{ status, headers, body }`. */
 function handler (options) {
   const native_ = native.createRoute(options)
   const handle = (req) => native_.handle(req.method, req.originalUrl ?? req.url,
-    authorization(req.rawHeaders), req.socket?.remoteAddress)
+    authorization(req.rawHeaders), req.socket?.remoteAddress, hasBody(req.headers))
   return { handle, path: native_.path }
 }
 

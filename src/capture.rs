@@ -71,18 +71,18 @@ thread_local! {
 }
 
 /// Captures `request` now, or after the snapshot in progress on this isolate.
-pub fn submit(from: Context, request: Request, settle: Settle) {
+pub fn submit(from: Context, mut request: Request, settle: Settle) {
     let hop = match from {
         Context::Js(env) => match js_thread::home(env) {
             Ok(hop) => hop,
-            Err(e) => return settle(env, failed(&request, LgError::capture(e.reason))),
+            Err(e) => return settle(env, failed(&mut request, LgError::capture(e.reason))),
         },
         Context::Interrupt => match js_thread::current() {
             Some(hop) => hop,
             // Triggers create the hop when they are armed; nobody awaits them.
             None => {
                 let e = LgError::capture("no way back to this isolate's JS thread");
-                return drop(failed(&request, e));
+                return drop(failed(&mut request, e));
             }
         },
     };
@@ -130,20 +130,26 @@ pub fn leave(hop: &JsThread) {
     hop.release();
 }
 
-fn start(from: Context, hop: Arc<JsThread>, request: Request, settle: Settle) {
+fn start(from: Context, hop: Arc<JsThread>, mut request: Request, settle: Settle) {
     match prepare(from, &request) {
         Ok(ready) => {
             let reason = request.reason.clone();
+            let tap = request.tap.take();
             let (written, settled) = (Arc::clone(&hop), hop);
             capture(
                 ready,
                 request,
                 move |_| written.run(next),
-                move |snapshot| settled.run(move |env| finish(env, &reason, snapshot, settle)),
+                move |snapshot| {
+                    if let Some(tap) = tap {
+                        tap(&snapshot);
+                    }
+                    settled.run(move |env| finish(env, &reason, snapshot, settle))
+                },
             )
         }
         Err(e) => {
-            let result = failed(&request, e);
+            let result = failed(&mut request, e);
             let reason = request.reason;
             hop.run(move |env| {
                 next(env);
@@ -156,7 +162,7 @@ fn start(from: Context, hop: Arc<JsThread>, request: Request, settle: Settle) {
 /// For V8's near-heap-limit callback: captures now, outside the FIFO (the
 /// process is about to die; nothing else can run), and returns only once the
 /// file is complete. Listeners hear of it if the process lives on.
-pub fn capture_and_wait(request: Request) -> LgResult<Snapshot> {
+pub fn capture_and_wait(mut request: Request) -> LgResult<Snapshot> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let reason = request.reason.clone();
     let hop = js_thread::current();
@@ -178,19 +184,27 @@ pub fn capture_and_wait(request: Request) -> LgResult<Snapshot> {
                 .unwrap_or_else(|_| Err(LgError::capture("the writer thread died")))
         }
         Err(e) => {
-            let result = failed(&request, e);
+            let result = failed(&mut request, e);
             tell(result.clone());
             result
         }
     }
 }
 
-/// A request that failed before capture: the error names its file, and the
-/// stderr line (when asked for) says so.
-fn failed(request: &Request, e: LgError) -> LgResult<Snapshot> {
+/// A request that failed before capture: the error names its file.
+fn failed(request: &mut Request, e: LgError) -> LgResult<Snapshot> {
     let result = Err(e.with_path(&request.dest.path));
-    announce(request, &result);
+    told(request, &result);
     result
+}
+
+/// An outcome known before capture: the stderr line (when asked for), and
+/// the request's tap.
+fn told(request: &mut Request, result: &LgResult<Snapshot>) {
+    announce(request, result);
+    if let Some(tap) = request.tap.take() {
+        tap(result);
+    }
 }
 
 /// What a capture needs once the guard has cleared it and the file is open.
@@ -371,9 +385,9 @@ fn finish(env: &Env, reason: &str, result: LgResult<Snapshot>, settle: Settle) {
 }
 
 /// On the JS thread: fails a request that never reached the FIFO.
-pub fn reject(env: &Env, request: &Request, error: LgError, settle: Settle) {
+pub fn reject(env: &Env, mut request: Request, error: LgError, settle: Settle) {
     let result = Err(error);
-    announce(request, &result);
+    told(&mut request, &result);
     let thrown = tell(env, &request.reason, result, settle);
     raise(env, thrown);
 }

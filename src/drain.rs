@@ -194,7 +194,7 @@ fn fail(env: &Env, pending: Pending, why: String) {
     let error = LgError::hook(format!(
         "beforeSnapshot failed, so no snapshot was taken: {why}"
     ));
-    capture::reject(env, &request, error, settle);
+    capture::reject(env, request, error, settle);
     capture::leave(&hop);
 }
 

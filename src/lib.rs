@@ -27,6 +27,7 @@ mod promise;
 mod report;
 mod request;
 mod result;
+mod runtime;
 mod setup;
 mod sink;
 mod trigger;

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::destination::Destination;
-use crate::error::LgError;
+use crate::error::{LgError, LgResult};
 use crate::guard::{GuardReport, Headroom};
 use crate::sink::s3::Uploaded;
 use crate::sink::Retain;
@@ -26,7 +26,13 @@ pub struct Request {
     pub announce: bool,
     /// Which of leakguard's older files to delete after this one.
     pub retain: Retain,
+    /// Hears the outcome where it is known (a writer or upload thread),
+    /// before the JS thread settles: for a requester that cannot wait for a
+    /// JS thread that may be stuck (the route's native listener).
+    pub tap: Option<Tap>,
 }
+
+pub type Tap = Box<dyn FnOnce(&LgResult<Snapshot>) + Send>;
 
 /// What happens to V8's object-id map after a snapshot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

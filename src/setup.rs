@@ -1,5 +1,6 @@
 //! Applies a configuration: the one place that arms the triggers and sets
-//! the drain hook (and, later, starts the uploader or the route listener).
+//! the drain hook, starts the route's native listener and the upload of
+//! earlier processes' leftovers.
 //! `config` only computes values, so triggers, capture and sinks read the
 //! defaults without importing what arms them; only `lib.rs` calls up here.
 
@@ -11,6 +12,7 @@ use crate::error::{LgError, LgResult};
 use crate::process::{self, write_stderr};
 use crate::result::UploadResult;
 use crate::sink::s3::leftovers;
+use crate::trigger::route::listener;
 use crate::trigger::{near_limit, signal, threshold};
 use crate::{capture, drain, events, js_thread};
 
@@ -28,6 +30,9 @@ pub fn configure(env: &Env, options: ConfigureOptions) -> LgResult<()> {
     }
     if let Some(n) = c.near_heap_limit {
         near_limit::arm(env, n)?;
+    }
+    if let Some(route) = c.route {
+        listener::listen(env, route)?;
     }
     if let Some(hook) = c.before_snapshot {
         drain::set_hook(hook)

@@ -50,6 +50,7 @@ const GROUPS: &[&[&str]] = &[
         "LEAKGUARD_HEADROOM_FACTOR",
     ],
     &["LEAKGUARD_RETAIN_FILES", "LEAKGUARD_RETAIN_MB"],
+    &[super::listen::LISTEN_VAR],
     &[
         "LEAKGUARD_S3_BUCKET",
         "LEAKGUARD_S3_PREFIX",
@@ -321,6 +322,13 @@ impl<'a> Vars<'a> {
                     return Err("set LEAKGUARD_S3_BUCKET to upload to S3".into());
                 }
                 o.s3 = Some(Either::B(upload));
+            }
+            super::listen::LISTEN_VAR => {
+                let listen = self.read(lead, |v| Ok(v.to_string()));
+                o.route = Some(Either::B(super::route::RouteOptions {
+                    listen,
+                    ..Default::default()
+                }))
             }
             _ => unreachable!("every group has a case"),
         }

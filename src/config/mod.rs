@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime};
 use napi::bindgen_prelude::{Either, Null, Unknown};
 
 pub mod env;
+mod listen;
 mod reader;
 pub mod route;
 pub mod rules;
@@ -114,6 +115,8 @@ pub struct Configuration<'env> {
     pub threshold: Option<Option<Threshold>>,
     pub near_heap_limit: Option<Option<u32>>,
     pub before_snapshot: Option<Option<Listener<'env>>>,
+    /// The route's native listener.
+    pub route: Option<Option<route::ListenSettings>>,
     /// Whether this call set `s3` (on, with new settings, or off).
     pub s3_changed: bool,
     /// Whether this call set `dir`.
@@ -126,6 +129,7 @@ pub fn resolve(options: ConfigureOptions) -> LgResult<Configuration> {
     let process_wide = [
         ("signal", options.signal.is_some()),
         ("nearHeapLimit", options.near_heap_limit.is_some()),
+        ("route", options.route.is_some()),
     ];
     if let Some((name, _)) = process_wide.iter().find(|(_, set)| *set) {
         if !process::is_main_thread() {
@@ -183,7 +187,15 @@ pub fn resolve(options: ConfigureOptions) -> LgResult<Configuration> {
     next.signal = signal.unwrap_or(next.signal);
     next.threshold = threshold.unwrap_or(next.threshold);
     next.near_heap_limit = near_heap_limit.unwrap_or(next.near_heap_limit);
+    let route = options
+        .route
+        .map(|r| match r {
+            Either::A(_) => Ok(None),
+            Either::B(o) => route::listen_settings(o, &env::vars()).map(Some),
+        })
+        .transpose()?;
     Ok(Configuration {
+        route,
         defaults: next,
         signal,
         threshold,
@@ -258,6 +270,14 @@ pub struct ConfigureOptions<'env> {
     /// upload (it died, or its upload failed).
     #[napi(ts_type = "S3Options | false")]
     pub s3: Option<Either<bool, S3Options>>,
+    /// The heap-snapshot route on a native listener of its own (main thread
+    /// only): `{ listen, token?, hash?, path?, gzip?, s3?, download? }` as
+    /// `route()` takes them, plus `listen`. It answers on leakguard's own
+    /// thread and takes the snapshot even while JS is stuck (no
+    /// `beforeSnapshot`/`drainMs`: it is for when JS cannot run them).
+    /// `false` closes it.
+    #[napi(ts_type = "RouteOptions | false")]
+    pub route: Option<Either<bool, route::RouteOptions>>,
 }
 
 /// When the heap threshold trips. At least one of `heapUsedMb` and
@@ -387,6 +407,7 @@ pub fn parse_configure(value: Unknown) -> LgResult<ConfigureOptions> {
             "drainMs",
             "retain",
             "s3",
+            "route",
         ],
     )?
     .ok_or_else(|| LgError::config("configure() expects an options object"))?;
@@ -403,6 +424,7 @@ pub fn parse_configure(value: Unknown) -> LgResult<ConfigureOptions> {
         drain_ms: r.millis("drainMs")?,
         retain: r.retain("retain")?,
         s3: r.s3("s3")?,
+        route: r.route("route")?,
     })
 }
 
@@ -572,5 +594,6 @@ pub fn request(options: SnapshotOptions) -> Request {
         headroom: defaults.headroom,
         announce: false,
         retain: defaults.retain,
+        tap: None,
     }
 }

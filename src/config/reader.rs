@@ -6,6 +6,8 @@ use std::borrow::Cow;
 use napi::bindgen_prelude::{Either, JsObjectValue, Null, Object, Unknown};
 use napi::{JsValue, ValueType};
 
+use super::listen;
+use super::route::{self, RouteOptions};
 use super::rules::{self, Range};
 use super::s3::{self, S3Options};
 use super::{signals, HeadroomOptions, NearHeapLimitOptions, RetainOptions, ThresholdOptions};
@@ -252,6 +254,21 @@ impl<'env> Reader<'env> {
             part_size_mb: r.number_by("partSizeMb", s3::part_size, s3::PART_SIZE)?,
             concurrency: r.number_by("concurrency", s3::concurrency, s3::CONCURRENCY)?,
         })))
+    }
+
+    /// The route's native listener (`configure({ route })`).
+    pub fn route(&self, key: &str) -> LgResult<Option<Either<bool, RouteOptions>>> {
+        let accepts = format!("false, or {{ {} }}", route::FIELDS.join(", "));
+        match self.nested(key, &accepts, route::FIELDS)? {
+            None => Ok(None),
+            Some(Either::A(_)) => Ok(Some(Either::A(false))),
+            Some(Either::B(r)) => route::fields(&r).map(|o| Some(Either::B(o))),
+        }
+    }
+
+    /// A listener's address (see `listen::LISTEN`).
+    pub fn listen(&self, key: &str) -> LgResult<Option<String>> {
+        self.string_by(key, |s| Some(s.to_string()), listen::LISTEN)
     }
 
     /// An S3 key template; a bad one is refused with what is wrong in it.

@@ -1,9 +1,13 @@
-//! The in-app route's settings (`route()`, `LEAKGUARD_ROUTE_TOKEN`,
-//! `LEAKGUARD_ROUTE_HASH`), checked. The token is a secret: no message here
-//! ever shows it, only what is wrong with it.
+//! The route's settings (`route()`, `configure({ route })`,
+//! `LEAKGUARD_ROUTE_TOKEN`, `LEAKGUARD_ROUTE_HASH`,
+//! `LEAKGUARD_ROUTE_LISTEN`), checked. The token is a secret: no message
+//! here ever shows it, only what is wrong with it.
+
+use std::net::SocketAddr;
 
 use napi::bindgen_prelude::{Either, Unknown};
 
+use super::listen;
 use super::reader::Reader;
 use crate::error::{LgError, LgResult};
 
@@ -19,10 +23,17 @@ const GENERATED_HASH: usize = 24;
 const HASH_ALPHABET: &[u8; 64] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/// `leakguard.route()`'s options.
+/// `leakguard.route()`'s options, and `configure({ route })`'s with `listen`.
 #[napi(object, object_to_js = false)]
 #[derive(Default)]
 pub struct RouteOptions {
+    /// `configure({ route })` only, where it is required: the native
+    /// listener's address, `'9464'` (127.0.0.1), `'127.0.0.1:9464'`,
+    /// `'[::1]:9464'`, `'localhost:9464'`; a non-loopback address such as
+    /// `'0.0.0.0:9464'` makes the route reachable from the network. It
+    /// answers on its own thread, even while JS is stuck. For
+    /// `-r leakguard/register`: `LEAKGUARD_ROUTE_LISTEN`.
+    pub listen: Option<String>,
     /// The secret a request must send as `Authorization: Bearer <token>`:
     /// at least 32 characters of `A-Z a-z 0-9 - . _ ~ + /` (trailing `=`
     /// allowed). Default: `LEAKGUARD_ROUTE_TOKEN`. Without one, no route.
@@ -55,16 +66,30 @@ pub struct RouteSettings {
     pub download: bool,
 }
 
+/// The native listener's checked settings.
+pub struct ListenSettings {
+    pub address: SocketAddr,
+    pub route: RouteSettings,
+}
+
+/// `route()`'s options: `FIELDS` less `listen`.
+pub const FIELDS: &[&str] = &["listen", "token", "hash", "path", "gzip", "s3", "download"];
+
 pub fn parse(value: Option<Unknown>) -> LgResult<RouteOptions> {
-    let known = &["token", "hash", "path", "gzip", "s3", "download"];
     let reader = match value {
-        Some(v) => Reader::new(v, "route()", known)?,
+        Some(v) => Reader::new(v, "route()", &FIELDS[1..])?,
         None => None,
     };
     let Some(r) = reader else {
         return Ok(RouteOptions::default());
     };
+    fields(&r)
+}
+
+/// The route's options in `r` (`listen` is read where `r` accepts it).
+pub fn fields(r: &Reader) -> LgResult<RouteOptions> {
     Ok(RouteOptions {
+        listen: r.listen("listen")?,
         token: r.secret("token")?,
         hash: r.secret("hash")?,
         path: r.path("path")?,
@@ -122,6 +147,30 @@ pub fn settings(options: RouteOptions, vars: &[(String, String)]) -> LgResult<Ro
         gzip: options.gzip,
         s3: options.s3,
         download: options.download.unwrap_or(false),
+    })
+}
+
+/// Checks `configure({ route })`: `listen` is required here.
+pub fn listen_settings(
+    mut options: RouteOptions,
+    vars: &[(String, String)],
+) -> LgResult<ListenSettings> {
+    let listen = options.listen.take().ok_or_else(|| {
+        LgError::config(
+            "invalid option `route` for configure(): `listen` is required (the native \
+             listener's address, e.g. '127.0.0.1:9464'); the in-app route is mounted with \
+             route() instead",
+        )
+    })?;
+    let address = listen::address(&listen).map_err(|why| {
+        LgError::config(format!(
+            "invalid option `route.listen` for configure(): {why}; accepted: {}",
+            listen::LISTEN
+        ))
+    })?;
+    Ok(ListenSettings {
+        address,
+        route: settings(options, vars)?,
     })
 }
 

@@ -208,8 +208,14 @@ impl Shim {
 
     /// # Safety
     /// `isolate` must be alive: callers hold it from the JS thread's cleanup hook.
-    pub unsafe fn request_interrupt(&self, isolate: *mut c_void, f: InterruptFn) {
-        unsafe { (self.request_interrupt)(isolate, f, std::ptr::null_mut()) }
+    /// `data` must stay valid until `f` has run.
+    pub unsafe fn request_interrupt(
+        &self,
+        isolate: *mut c_void,
+        f: InterruptFn,
+        data: *mut c_void,
+    ) {
+        unsafe { (self.request_interrupt)(isolate, f, data) }
     }
 
     /// Adds (or removes) `f` to run after each garbage collection.

@@ -3,6 +3,7 @@
 //! configured defaults) and goes through `capture`, like the API does.
 //! `setup` arms them; they only read the configuration.
 
+mod handoff;
 pub mod near_limit;
 pub mod route;
 pub mod signal;

@@ -9,52 +9,30 @@
 //! signal-hook was measured to lose its handler or let the process be killed
 //! in exactly those cases (capture-prototype.md §4), so it is not used.
 //!
-//! The signal thread never takes the snapshot. It hands the request to the JS
-//! thread twice: through a V8 interrupt (runs even inside a busy JS loop) and
-//! through the JS thread's event loop (runs when the loop is idle, where no
-//! interrupt is serviced). Whichever runs first claims the request; the other
-//! finds nothing pending. A storm of signals yields at most one snapshot in
-//! flight and one queued.
+//! The signal thread never takes the snapshot: it hands the request to the
+//! JS thread (`handoff`: a V8 interrupt, or the event loop when idle). A
+//! storm of signals yields at most one snapshot in flight and one queued.
 
 use std::ffi::{c_int, c_void};
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use napi::Env;
 
+use super::handoff::{self, Slot};
 use super::uv::{uv, UV_ASYNC, UV_SIGNAL};
 use crate::capture::{self, Context};
-use crate::engine;
-use crate::js_thread::{self, JsThread};
 use crate::request::REASON_SIGNAL;
 
-/// Where a signal's request goes: the main isolate, while it lives.
-struct Target {
-    isolate: *mut c_void,
-    hop: Arc<JsThread>,
-}
-// The isolate pointer is only passed to V8's thread-safe RequestInterrupt.
-unsafe impl Send for Target {}
-
-static TARGET: Mutex<Option<Target>> = Mutex::new(None);
-static PENDING: AtomicBool = AtomicBool::new(false);
+static SLOT: Slot = Slot::new();
 
 /// Listens on `signum` (or stops listening, with `None`) for this isolate,
 /// which must be the main thread's. Returns once the watcher is in place.
 pub fn listen(env: &Env, signum: Option<c_int>) -> Result<(), String> {
     if signum.is_some() {
-        let hop = js_thread::home(env).map_err(|e| e.reason)?;
-        let isolate = match engine::shim(env) {
-            Ok(shim) => shim.isolate(),
-            Err(_) => std::ptr::null_mut(), // no interrupts: idle-loop hand-off only
-        };
-        let mut target = TARGET.lock().unwrap();
-        if target.is_none() {
-            super::on_teardown(env, forget_isolate);
-        }
-        *target = Some(Target { isolate, hop });
+        handoff::target(env)?;
     }
     match (signum, WATCHER.get()) {
         (Some(signum), _) => watcher()?.set(signum),
@@ -63,35 +41,15 @@ pub fn listen(env: &Env, signum: Option<c_int>) -> Result<(), String> {
     }
 }
 
-/// At env teardown: no interrupt may target the isolate any more.
-fn forget_isolate() {
-    *TARGET.lock().unwrap() = None;
-}
-
-/// On the signal thread.
+/// On the signal thread. A signal while one is on its way adds nothing.
 fn raised() {
-    let target = TARGET.lock().unwrap();
-    let Some(target) = target.as_ref() else {
-        return;
-    };
-    if PENDING.swap(true, Ordering::SeqCst) {
-        return; // one already on its way to the JS thread
-    }
-    if let (false, Ok(shim)) = (target.isolate.is_null(), engine::native()) {
-        // SAFETY: TARGET's lock keeps the isolate alive (teardown clears it first).
-        unsafe { shim.request_interrupt(target.isolate, on_interrupt) };
-    }
-    target.hop.run(|env| claim(Context::Js(env)));
+    let _ = handoff::send(&SLOT, Box::new(claim));
 }
 
-unsafe extern "C" fn on_interrupt(_isolate: *mut c_void, _data: *mut c_void) {
-    let _ = std::panic::catch_unwind(|| claim(Context::Interrupt));
-}
-
-/// On the JS thread: takes the pending request, if still there.
+/// On the JS thread.
 fn claim(from: Context) {
-    if !PENDING.swap(false, Ordering::SeqCst) || capture::waiting(REASON_SIGNAL) {
-        return; // claimed by the other path, or one is already queued
+    if capture::waiting(REASON_SIGNAL) {
+        return; // one is already queued
     }
     capture::submit(from, super::request(REASON_SIGNAL), super::unawaited());
 }

@@ -12,8 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use super::mark::{self, Mark};
-use super::{complete, open_complete, run, runtime, S3Settings, Uploaded};
+use super::{complete, open_complete, run, S3Settings, Uploaded};
 use crate::error::LgResult;
+use crate::runtime;
 use crate::sink::Dir;
 
 /// Marks this process has taken up already (by path).

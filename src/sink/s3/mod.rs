@@ -12,7 +12,6 @@ pub mod key;
 pub mod leftovers;
 pub mod mark;
 mod part;
-mod runtime;
 pub mod settings;
 mod transfer;
 
@@ -29,7 +28,7 @@ pub use settings::{S3Settings, Sse};
 use super::progress::{self, Progress};
 use super::Dir;
 use crate::error::{LgError, LgResult, UploadFacts};
-use crate::process;
+use crate::{process, runtime};
 use failure::Failure;
 use key::KeyFields;
 use mark::{Mark, Record};

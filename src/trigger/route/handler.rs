@@ -10,7 +10,7 @@ use std::time::Instant;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
 use napi::{Env, Result};
 
-use super::{log, Decision, Incoming, Response, Route};
+use super::{log, Decision, Incoming, Response, Route, GENERATED};
 use crate::config::route::RouteSettings;
 use crate::process::write_stderr;
 use crate::{drain, promise};
@@ -30,10 +30,9 @@ impl From<Response> for RouteResponse {
     fn from(r: Response) -> Self {
         RouteResponse {
             status: u32::from(r.status),
-            headers: [("Content-Type", "application/json".to_string())]
+            headers: r
+                .header_list()
                 .into_iter()
-                .chain(r.headers)
-                .chain([("Cache-Control", "no-store".to_string())])
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
             body: r.body,
@@ -54,8 +53,7 @@ impl RouteHandler {
     pub fn new(settings: RouteSettings) -> Self {
         if settings.generated {
             write_stderr(&format!(
-                "leakguard[{}]: heap snapshot route at POST {} (a generated hash: set \
-                 LEAKGUARD_ROUTE_HASH or pass {{ hash }} to keep it across restarts)\n",
+                "leakguard[{}]: heap snapshot route at POST {}{GENERATED}\n",
                 std::process::id(),
                 settings.path
             ));
@@ -78,7 +76,8 @@ impl RouteHandler {
     /// promise of the response, which always resolves. `target` is the
     /// request-target as sent (`req.url`); `authorization` every
     /// `Authorization` header value (`req.rawHeaders`); `address` the
-    /// client's (`req.socket.remoteAddress`).
+    /// client's (`req.socket.remoteAddress`); `body` whether the request
+    /// announces a body.
     #[napi(ts_return_type = "Promise<RouteResponse> | null")]
     pub fn handle(
         &self,
@@ -87,6 +86,7 @@ impl RouteHandler {
         target: String,
         authorization: Vec<String>,
         address: Option<String>,
+        body: bool,
     ) -> Result<Option<Unknown<'static>>> {
         let address = address.and_then(|a| a.parse().ok());
         let incoming = Incoming {
@@ -94,11 +94,15 @@ impl RouteHandler {
             target: &target,
             authorization: &authorization,
             address,
+            body,
         };
         let respond = match self.route.decide(&incoming, Instant::now()) {
             Decision::Pass => return Ok(None),
             Decision::Respond(response) => Err(response),
-            Decision::Capture(request, download) => Ok((request, download)),
+            Decision::Capture(download) => self
+                .route
+                .start(download)
+                .map(|request| (request, download)),
         };
         let (deferred, promise) = promise::create(&env)?;
         let answer = move |env: &Env, response: Response| {

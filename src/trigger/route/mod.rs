@@ -1,22 +1,27 @@
 //! The heap-snapshot route, `POST /heapdump-<hash>`: one decision for every
-//! way a request arrives (the JS adapters through `handler`; a native
-//! listener later), and the one stderr line per request that reached it.
+//! way a request arrives (the JS adapters through `handler`, the native
+//! listener through `listener`), and the one stderr line per request that
+//! reached it.
 //!
 //! In order: the exact path, else the request is the app's (`Pass`); POST
 //! only (405); an address that failed too often waits (429, `backoff`);
 //! the bearer token (401, the same for every way of getting it wrong); no
-//! unknown query parameter (400; `download` only where the route allows
-//! it); one snapshot at a time (429). Then the
-//! snapshot goes through the same path as `snapshot()` (drain hook, guard,
-//! queue, events, gzip, S3), with `reason: 'http'`.
+//! unknown query parameter and no request body (400; `download` only where
+//! the route allows it); one snapshot at a time (429; `decide` on any
+//! thread for this route, `start` on the JS thread for every other
+//! trigger). Then the snapshot goes through the same path as `snapshot()`
+//! (guard, queue, events, gzip, S3; the in-app route's also through the
+//! drain hook), with `reason: 'http'`.
 
 mod auth;
 mod backoff;
+mod file_body;
 pub mod handler;
+pub mod listener;
 mod path;
 mod response;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -41,15 +46,17 @@ pub struct Incoming<'a> {
     /// Every `Authorization` header value, in order.
     pub authorization: &'a [String],
     pub address: Option<IpAddr>,
+    /// The request announces a body (`Content-Length` > 0, or chunked).
+    pub body: bool,
 }
 
 pub enum Decision {
     /// Not the route's path: the app's request.
     Pass,
     Respond(Response),
-    /// Authorised: capture this (then `finish`), and whether the file is
-    /// the response's body.
-    Capture(Request, Download),
+    /// Authorised: `start` on the JS thread (then `finish`); whether the
+    /// file is the response's body.
+    Capture(Download),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -86,7 +93,7 @@ impl Route {
         &self.path
     }
 
-    /// Decides what to do with `incoming`, on the isolate's JS thread.
+    /// Decides what to do with `incoming`, on any thread.
     pub fn decide(&self, incoming: &Incoming, now: Instant) -> Decision {
         let Some(query) = path::matches(incoming.target, &self.path) else {
             return Decision::Pass;
@@ -109,15 +116,28 @@ impl Route {
         if let Some(name) = path::unknown_param(query, known) {
             return Decision::Respond(Response::unknown_param(name));
         }
+        if incoming.body {
+            return Decision::Respond(Response::has_body());
+        }
         let download = match path::param(query, "download") {
             None | Some("0") => Download::No,
             Some("1") => Download::Yes,
             Some(_) => return Decision::Respond(Response::bad_download()),
         };
-        if capture::busy() || self.in_flight.swap(true, Ordering::SeqCst) {
+        if self.in_flight.swap(true, Ordering::SeqCst) {
             return Decision::Respond(Response::busy());
         }
-        Decision::Capture(self.request(download), download)
+        Decision::Capture(download)
+    }
+
+    /// On the JS thread, after `Capture`: the request, unless another
+    /// trigger's snapshot is in progress there.
+    pub fn start(&self, download: Download) -> Result<Request, Response> {
+        if capture::busy() {
+            self.in_flight.store(false, Ordering::SeqCst);
+            return Err(Response::busy());
+        }
+        Ok(self.request(download))
     }
 
     /// The response to a captured request, once its snapshot (and upload) is done.
@@ -147,6 +167,32 @@ impl Route {
             ..SnapshotOptions::default()
         })
     }
+}
+
+/// Said after a generated hash.
+const GENERATED: &str =
+    " (a generated hash: set LEAKGUARD_ROUTE_HASH or pass { hash } to keep it across restarts)";
+
+/// The native listener's line on stderr when it starts (unless `quiet`;
+/// always with a generated hash, the one place it is told).
+fn tell_listening(address: SocketAddr, route: &Route, generated: bool) {
+    if !generated && config::defaults().quiet {
+        return;
+    }
+    let path = if generated {
+        format!(" at POST {}{GENERATED}", route.path)
+    } else {
+        String::new()
+    };
+    let exposed = if address.ip().is_loopback() {
+        ""
+    } else {
+        "; not loopback: reachable from the network"
+    };
+    write_stderr(&format!(
+        "leakguard[{}]: heap snapshot route listening on {address}{path}{exposed}\n",
+        std::process::id()
+    ));
 }
 
 /// The stderr line for a request that reached the route (unless `quiet`):
@@ -191,6 +237,7 @@ mod tests {
             target,
             authorization: &authorization,
             address: "10.0.0.1".parse().ok(),
+            body: false,
         };
         match r.decide(&incoming, Instant::now()) {
             Decision::Pass => None,

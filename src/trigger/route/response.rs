@@ -36,6 +36,29 @@ impl Response {
         }
     }
 
+    /// Every header to send, the defaults first (a later one of a name wins).
+    pub fn header_list(&self) -> Vec<(&'static str, String)> {
+        let mut list: Vec<(&'static str, String)> =
+            vec![("Content-Type", "application/json".to_string())];
+        for (name, value) in self
+            .headers
+            .iter()
+            .cloned()
+            .chain([("Cache-Control", "no-store".to_string())])
+        {
+            list.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            list.push((name, value));
+        }
+        list
+    }
+
+    /// For a request on the listener that is not the route's.
+    pub fn not_found() -> Self {
+        let mut r = Self::error(404, "not-found", "not found");
+        r.logged = false;
+        r
+    }
+
     fn with(mut self, name: &'static str, value: String) -> Self {
         self.headers.push((name, value));
         self
@@ -61,6 +84,10 @@ impl Response {
         .with("Retry-After", retry_after_secs.to_string());
         r.logged = first;
         r
+    }
+
+    pub fn has_body() -> Self {
+        Self::error(400, "bad-request", "the route takes no request body")
     }
 
     pub fn busy() -> Self {

@@ -1,7 +1,8 @@
-//! leakguard's own small tokio runtime for uploads: started on first use
-//! (a process without S3 configured never has its threads), two worker
-//! threads, and shut down at exit without waiting: an upload cut short
-//! leaves its file and mark for the next process (`leftovers`).
+//! leakguard's own small tokio runtime, for S3 uploads and the route's
+//! native listener: started on first use (a process with neither never has
+//! its threads), two worker threads, and shut down at exit without waiting:
+//! an upload cut short leaves its file and mark for the next process
+//! (`sink::s3::leftovers`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
@@ -21,11 +22,11 @@ pub fn handle() -> Result<Handle, String> {
     let rt = Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(1)
-        .thread_name("leakguard-s3")
+        .thread_name("leakguard-io")
         .enable_io()
         .enable_time()
         .build()
-        .map_err(|e| format!("cannot start the upload threads: {e}"))?;
+        .map_err(|e| format!("cannot start leakguard's I/O threads: {e}"))?;
     let handle = rt.handle().clone();
     *slot = Some(rt);
     OWNER.store(std::process::id(), Ordering::Relaxed);
