@@ -29,6 +29,19 @@ function request (port, { method = 'POST', path: p, token, headers = {}, body, l
   })
 }
 
+/** A POST whose body is kept as bytes. */
+function download (port, p) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: p, headers: { Authorization: `Bearer ${TOKEN}` } }, (res) => {
+      const chunks = []
+      res.on('data', (d) => chunks.push(d))
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
 /** Writes `bytes` to the server as they are; resolves with what came back until it closed or `ms` passed. */
 function raw (port, bytes, ms = 1000) {
   return new Promise((resolve) => {
@@ -71,4 +84,4 @@ async function startApp (kind, { options = { token: TOKEN, hash: HASH }, configu
   }
 }
 
-module.exports = { TOKEN, HASH, request, raw, startApp }
+module.exports = { TOKEN, HASH, download, request, raw, startApp }

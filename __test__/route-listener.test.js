@@ -4,9 +4,11 @@
 // the app's JS stuck in a synchronous loop while it answers.
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
 const leakguard = require('..')
 const { appDir, readSnapshot, runChild } = require('./helpers')
-const { TOKEN, HASH, request, raw, startApp } = require('./route-helpers')
+const { TOKEN, HASH, download, request, raw, startApp } = require('./route-helpers')
 const { startS3 } = require('./s3-helpers')
 
 const json = (r) => JSON.parse(r.body)
@@ -143,11 +145,12 @@ test('native: with S3 configured the 200 carries the key; download streams the f
   assert.equal(where.bucket, s3.bucket)
   assert.equal((await s3.headObject(where.key)).ContentLength, bytes)
   assert.ok(!s3.secretAppearsIn(r.body))
-  const got = await app.req({ path: `${app.route}?download=1`, token: TOKEN })
+  const got = await download(app.port, `${app.route}?download=1`)
   assert.equal(got.status, 200)
   assert.equal(got.headers['content-type'], 'application/gzip')
-  assert.match(got.headers['content-disposition'], /^attachment; filename=".+\.heapsnapshot\.gz"$/)
-  assert.equal(Number(got.headers['content-length']), Buffer.byteLength(got.body, 'latin1'))
+  const [, file] = got.headers['content-disposition'].match(/^attachment; filename="(.+\.heapsnapshot\.gz)"$/)
+  assert.equal(Number(got.headers['content-length']), got.body.length)
+  assert.deepEqual(got.body, fs.readFileSync(path.join(app.dir, file)), 'the file, kept')
 })
 
 test('configure({ route }) is checked: listen, token, main thread; route: false closes it', () => {

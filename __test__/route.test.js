@@ -4,28 +4,14 @@
 const { test, describe, after } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
-const http = require('node:http')
 const path = require('node:path')
 const leakguard = require('..')
 const { appDir, readSnapshot, runChild } = require('./helpers')
-const { TOKEN, HASH, request, raw, startApp } = require('./route-helpers')
+const { TOKEN, HASH, download, request, raw, startApp } = require('./route-helpers')
 const { startS3 } = require('./s3-helpers')
 
 const KINDS = ['http', 'express', 'fastify', 'koa']
 const json = (r) => JSON.parse(r.body)
-
-/** A POST whose body is kept as bytes. */
-function download (port, p) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: p, headers: { Authorization: `Bearer ${TOKEN}` } }, (res) => {
-      const chunks = []
-      res.on('data', (d) => chunks.push(d))
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }))
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
 
 for (const kind of KINDS) {
   describe(`${kind}: every status`, () => {
