@@ -38,7 +38,8 @@ before(async () => {
 after(() => registry && registry.stop())
 
 test('the registry serves every platform package at the main package\'s version', async () => {
-  const version = require('../package.json').version
+  const { version, optionalDependencies } = require('../package.json')
+  for (const [name, range] of Object.entries(optionalDependencies)) assert.equal(range, version, name)
   assert.deepEqual(optional.sort(), [packed.platform, ...packed.others].map((p) => p.name).sort())
   for (const name of [...optional, 'leakguard']) {
     const res = await fetch(new URL(name, registry.url))
