@@ -193,19 +193,18 @@ fn compile_shim(include: &Path, version: &NodeVersion, output: &Path) {
     } else {
         "-std=gnu++17"
     };
-    cmd.args([
-        std,
-        "-O2",
-        "-fPIC",
-        "-shared",
-        "-fno-rtti",
-        "-fno-exceptions",
-    ])
-    .args(["-fvisibility=hidden", "-Wno-unused-parameter"])
-    // Resolve every V8 symbol at load time: a mismatch fails dlopen, not a later call.
-    .arg("-Wl,-z,now")
-    .arg("-I")
-    .arg(include);
+    cmd.args([std, "-O2", "-fPIC", "-fno-rtti", "-fno-exceptions"])
+        .args(["-fvisibility=hidden", "-Wno-unused-parameter"]);
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("macos") {
+        // V8's symbols come from the node executable that loads the shim. The
+        // file keeps its `.so` name (as Python's extension modules do on macOS):
+        // dlopen does not care, and the addon looks for one name everywhere.
+        cmd.args(["-dynamiclib", "-undefined", "dynamic_lookup"]);
+    } else {
+        // Resolve every V8 symbol at load time: a mismatch fails dlopen, not a later call.
+        cmd.args(["-shared", "-Wl,-z,now"]);
+    }
+    cmd.arg("-I").arg(include);
     for define in v8_defines(include) {
         cmd.arg(format!("-D{define}"));
     }

@@ -6,7 +6,7 @@
 // regardless. Main thread only: workers
 // that inherit the preload keep their own defaults.
 const { isMainThread } = require('node:worker_threads')
-const leakguard = require('./index.js')
+const leakguard = require('./lib/binding.js')
 
 if (isMainThread) {
   for (const problem of leakguard.configureFromEnv()) {

@@ -1,12 +1,13 @@
 'use strict'
-// What `require('leakguard')` gives: the native binding (../index.js, which
-// `napi build` generates) plus the heap-snapshot route's adapters. Every
-// decision (path, method, token, backoff, busy) and every response is made
-// in Rust (`createRoute`); an adapter only hands over what the request says
-// and writes back what it is told. No framework is required here.
+// What `require('leakguard')` gives: the native binding (./binding.js, which
+// picks the platform's addon; ../index.js is napi's generated loader) plus
+// the heap-snapshot route's adapters. Every decision (path, method, token,
+// backoff, busy) and every response is made in Rust (`createRoute`); an
+// adapter only hands over what the request says and writes back what it is
+// told. No framework is required here.
 const fs = require('node:fs')
 const { pipeline } = require('node:stream')
-const native = require('../index.js')
+const native = require('./binding.js')
 
 /** Every `Authorization` value the client sent: Node keeps only the first in `req.headers`. */
 function authorization (rawHeaders = []) {
