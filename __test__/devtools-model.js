@@ -28,8 +28,42 @@ async function loadWorker() {
 // The loader reports progress to a dispatcher; we ignore it.
 const quietDispatcher = { sendEvent() {} };
 
-async function loadSnapshot(file) {
+// For diagnosis only (bench/devtools-compare.js --variant): switch off one of
+// DevTools' own steps to see which one a difference comes from.
+//   noPageOwned:   every edge counts for dominators (userObjectsMapAndFlag →
+//                  null), instead of skipping edges from non-page-owned
+//                  nodes to page-owned ones (computeIsEssentialEdge);
+//   noOwnedSizes:  no calculateShallowSizes (internal arrays and hidden
+//                  nodes keep their own self size instead of moving to their
+//                  single owner);
+//   noShapes:      no inferInterfaceDefinitions ({a, b} names for Objects).
+const VARIANTS = {
+  noPageOwned: ['userObjectsMapAndFlag', () => null],
+  noOwnedSizes: ['calculateShallowSizes', () => {}],
+  noShapes: ['inferInterfaceDefinitions', () => []],
+};
+
+async function loadSnapshot(file, variant = []) {
   const W = await loadWorker();
+  const proto = W.HeapSnapshot.JSHeapSnapshot.prototype;
+  const saved = [];
+  for (const v of variant) {
+    if (!VARIANTS[v]) throw new Error(`unknown variant ${v}; known: ${Object.keys(VARIANTS).join(', ')}`);
+    const [method, impl] = VARIANTS[v];
+    saved.push([method, Object.getOwnPropertyDescriptor(proto, method)]);
+    proto[method] = impl;
+  }
+  try {
+    return await loadSnapshotWith(W, file);
+  } finally {
+    for (const [method, desc] of saved.reverse()) {
+      if (desc) Object.defineProperty(proto, method, desc);
+      else delete proto[method];
+    }
+  }
+}
+
+async function loadSnapshotWith(W, file) {
   const loader = new W.HeapSnapshotLoader.HeapSnapshotLoader(quietDispatcher);
   const gz = file.endsWith('.gz');
   let stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
@@ -49,9 +83,9 @@ async function loadSnapshot(file) {
   }
 }
 
-async function summarize(file) {
+async function summarize(file, { variant = [] } = {}) {
   const t0 = process.hrtime.bigint();
-  const snapshot = await loadSnapshot(file);
+  const snapshot = await loadSnapshot(file, variant);
   const tLoaded = process.hrtime.bigint();
   const aggregates = snapshot.aggregatesWithFilter({});
   const rows = Object.keys(aggregates).map((key) => {

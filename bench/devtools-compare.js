@@ -3,7 +3,10 @@
 // Compares leakguard's `summary` with Chrome DevTools' Summary view on the
 // same heap snapshots (issue #13).
 //
-//   node bench/devtools-compare.js [--top N] [--json out.json] <file…>
+//   node bench/devtools-compare.js [--top N] [--json out.json] [--variant noPageOwned,noOwnedSizes,noShapes] <file…>
+//
+// --variant switches off steps of DevTools' model (see __test__/devtools-model.js),
+// to find which step a difference comes from; without it, DevTools as shipped.
 //
 // For each file: node count, edge count and total size from both, and the top
 // N (default 20) rows of DevTools' Summary by retained size next to
@@ -25,9 +28,10 @@ const { summarize } = require('../__test__/devtools-model.js');
 const ROOT = path.resolve(__dirname, '..');
 
 function parseArgs(argv) {
-  const a = { top: 20, json: null, files: [] };
+  const a = { top: 20, json: null, files: [], variant: [] };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--top') a.top = Number(argv[++i]);
+    else if (argv[i] === '--variant') a.variant = argv[++i].split(',').filter(Boolean);
     else if (argv[i] === '--json') a.json = argv[++i];
     else a.files.push(argv[i]);
   }
@@ -75,8 +79,8 @@ function pad(s, n, right) {
   return right ? s.padStart(n) : s.padEnd(n);
 }
 
-async function compareFile(file, top) {
-  const dt = await summarize(file);
+async function compareFile(file, top, variant) {
+  const dt = await summarize(file, { variant });
   delete dt.snapshot;
   const lg = leakguardSummary(file);
   const dtByName = new Map();
@@ -128,7 +132,7 @@ async function compareFile(file, top) {
 function print(res) {
   const t = res.totals;
   const eq = (k) => (t[k].devtools === t[k].leakguard ? 'match' : `DIFFER (${pct(rel(t[k].leakguard, t[k].devtools))})`);
-  console.log(`\n== ${res.file}`);
+  console.log(`\n== ${res.file}${res.variant && res.variant.length ? ` (DevTools variant: ${res.variant.join(', ')})` : ''}`);
   console.log(`nodes ${t.nodeCount.devtools} / ${t.nodeCount.leakguard} ${eq('nodeCount')}; ` +
     `edges ${t.edgeCount.devtools} / ${t.edgeCount.leakguard} ${eq('edgeCount')}; ` +
     `total size ${t.totalSize.devtools} / ${t.totalSize.leakguard} ${eq('totalSize')}`);
@@ -165,7 +169,8 @@ async function main() {
   const a = parseArgs(process.argv.slice(2));
   const results = [];
   for (const f of a.files) {
-    const r = await compareFile(f, a.top);
+    const r = await compareFile(f, a.top, a.variant);
+    r.variant = a.variant;
     print(r);
     results.push(r);
   }
