@@ -2,12 +2,13 @@
 // A small app with a recognizable leak, for comparing leakguard's summary
 // with Chrome DevTools' (issue #13; bench/devtools-compare.js).
 //
-//   node bench/devtools-app.js <idle|sync|worker> <dir> [--gzip] [--n N]
+//   node bench/devtools-app.js <idle|sync|handler|worker> <dir> [--gzip] [--n N]
 //
 // idle:   the leak is built, then the snapshot is taken from a timer (an idle
 //         event loop: no JS frames on the stack).
 // sync:   the snapshot is started synchronously in module code, with the
 //         leak's locals live in this function's frame (stack roots present).
+// handler: the same, inside an HTTP request handler (one local request).
 // worker: a worker_thread builds the same leak and snapshots its own heap.
 //
 // What leaks (each kind of thing DevTools names in its own way):
@@ -86,6 +87,25 @@ function main() {
     const leak = buildLeak(a.n);
     const p = snap(a, 'sync');
     p.then((f) => console.log(f, leak.sessionCache.size > 0 ? '' : ''));
+  } else if (a.mode === 'handler') {
+    // Inside an HTTP request handler (one request, from this process, on
+    // 127.0.0.1): the leak is in the handler's locals, the snapshot is
+    // started synchronously while the handler runs.
+    const http = require('node:http');
+    const server = http.createServer((req, res) => {
+      const sessionCache = buildLeak(a.n).sessionCache;
+      const p = snap(a, 'handler');
+      p.then((f) => {
+        console.log(f);
+        res.end(String(sessionCache.size));
+      });
+    });
+    server.listen(0, '127.0.0.1', () => {
+      http.get({ host: '127.0.0.1', port: server.address().port, path: '/' }, (res) => {
+        res.resume();
+        res.on('end', () => server.close());
+      });
+    });
   } else if (a.mode === 'worker') {
     const w = new Worker(path.resolve(__filename), { workerData: a });
     w.on('error', (e) => {
@@ -93,7 +113,7 @@ function main() {
       process.exit(1);
     });
   } else {
-    console.error('usage: node bench/devtools-app.js <idle|sync|worker> <dir> [--gzip] [--n N]');
+    console.error('usage: node bench/devtools-app.js <idle|sync|handler|worker> <dir> [--gzip] [--n N]');
     process.exit(2);
   }
 }
