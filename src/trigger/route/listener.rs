@@ -231,7 +231,10 @@ fn reply(response: Response) -> Reply {
             return reply(failed);
         }
     };
-    builder
-        .body(body)
-        .unwrap_or_else(|_| hyper::Response::new(Either::Left(Full::new(Bytes::new()))))
+    builder.body(body).unwrap_or_else(|_| {
+        // A header value hyper refuses: say so rather than send an empty 200.
+        let mut failed = hyper::Response::new(Either::Left(Full::new(Bytes::new())));
+        *failed.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+        failed
+    })
 }
