@@ -10,7 +10,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const zlib = require('node:zlib')
 const leakguard = require('..')
-const { PKG, tmpDir, runChild } = require('./helpers')
+const { PKG, nodeCommand, tmpDir, runChild } = require('./helpers')
 
 const CLI = path.join(PKG, 'bin', 'leakguard.js')
 const dir = tmpDir('analyze-hostile')
@@ -67,7 +67,7 @@ test('a huge declared node_count is an error naming the offset, not an abort (AP
   assert.match(out[2], /^ERR_LEAKGUARD_ANALYSIS .*at byte \d+: expected \d+ node values \(node_count 4294967295/)
   assert.ok(hwm < 400, `peak RSS ${hwm} MiB`)
   let status = 0
-  try { execFileSync(process.execPath, [CLI, 'summary', files[1]], { stdio: 'pipe' }) } catch (e) { status = e.status }
+  try { execFileSync(...nodeCommand([CLI, 'summary', files[1]]), { stdio: 'pipe' }) } catch (e) { status = e.status }
   assert.equal(status, 1)
 })
 

@@ -8,7 +8,7 @@ const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const leakguard = require('..')
-const { PKG, tmpDir, runChild } = require('./helpers')
+const { PKG, nodeCommand, tmpDir, runChild } = require('./helpers')
 
 const CLI = path.join(PKG, 'bin', 'leakguard.js')
 
@@ -103,9 +103,9 @@ test('summary: totals and the top constructors; the CLI prints them and exits 0'
   // The widgets array holds them all: the Array group retains at least their size.
   const wide = await leakguard.analyze.summary(s3, { top: 100 })
   assert.ok(wide.byRetainedSize.find((g) => g.name === 'Array').retainedSize >= widget.selfSize)
-  const out = execFileSync(process.execPath, [CLI, 'summary', s3, '--json'], { encoding: 'utf8' })
+  const out = execFileSync(...nodeCommand([CLI, 'summary', s3, '--json']), { encoding: 'utf8' })
   assert.deepEqual(JSON.parse(out).nodes, s.nodes)
-  const text = execFileSync(process.execPath, [CLI, 'summary', s3], { encoding: 'utf8' })
+  const text = execFileSync(...nodeCommand([CLI, 'summary', s3]), { encoding: 'utf8' })
   assert.match(text, /top by retained size\nconstructor +count +self +retained\n/)
 })
 
@@ -123,7 +123,7 @@ test('malformed or truncated input: an error naming the byte offset, exit code 1
   await assert.rejects(leakguard.analyze.summary(path.join(dir, 'missing')), /missing: expected a readable file/)
   for (const [args, code] of [[['summary', cut], 1], [['diff', cut], 2], [['frobnicate'], 2]]) {
     let status = 0
-    try { execFileSync(process.execPath, [CLI, ...args], { stdio: 'pipe' }) } catch (e) { status = e.status }
+    try { execFileSync(...nodeCommand([CLI, ...args]), { stdio: 'pipe' }) } catch (e) { status = e.status }
     assert.equal(status, code, args.join(' '))
   }
 })
@@ -149,7 +149,7 @@ test('diff refuses snapshots it cannot compare: another process, reset ids, the 
   await assert.rejects(leakguard.analyze.diff(a1, a3, a2), /out of order: s3 .* was taken before s2/)
   let status = 0
   let stderr = ''
-  try { execFileSync(process.execPath, [CLI, 'diff', a3, a2, a1], { stdio: 'pipe' }) } catch (e) { ({ status, stderr } = e) }
+  try { execFileSync(...nodeCommand([CLI, 'diff', a3, a2, a1]), { stdio: 'pipe' }) } catch (e) { ({ status, stderr } = e) }
   assert.equal(status, 1)
   assert.match(String(stderr), /out of order/)
 })

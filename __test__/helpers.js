@@ -10,6 +10,16 @@ const zlib = require('node:zlib')
 
 const PKG = path.join(__dirname, '..')
 
+// How a child node is started: this node, or (LEAKGUARD_TEST_NODE, a JSON
+// array set by scripts/test-platforms.js) another platform's node behind its
+// emulator, whose process.execPath the host cannot exec.
+const NODE = process.env.LEAKGUARD_TEST_NODE ? JSON.parse(process.env.LEAKGUARD_TEST_NODE) : [process.execPath]
+
+/** `[command, args]` that run a child node with `args`. */
+function nodeCommand (args) {
+  return [NODE[0], [...NODE.slice(1), ...args]]
+}
+
 const made = []
 // A test file's directories go when it ends: snapshots add up to gigabytes
 // over the suite.
@@ -57,8 +67,9 @@ function listDir (dir) {
 /** Runs `script` in a child node (the one running the tests) with leakguard at `LG`. */
 function runChild (script, { env = {}, cwd, uid, gid, argv = [], wrap } = {}) {
   const args = ['-e', `const LG = ${JSON.stringify(PKG)};\n${script}`, ...argv]
-  const cmd = wrap ? wrap[0] : process.execPath
-  const cmdArgs = wrap ? [...wrap.slice(1), process.execPath, ...args] : args
+  const [node, nodeArgs] = nodeCommand(args)
+  const cmd = wrap ? wrap[0] : node
+  const cmdArgs = wrap ? [...wrap.slice(1), node, ...nodeArgs] : nodeArgs
   const r = spawnSync(cmd, cmdArgs, {
     env: { ...process.env, ...env },
     cwd,
@@ -76,8 +87,7 @@ function runChild (script, { env = {}, cwd, uid, gid, argv = [], wrap } = {}) {
  * stdout line matching `re`; `exited` with `{ code, signal, stdout, stderr }`.
  */
 function startChild (script, { env = {}, execArgv = [], cwd } = {}) {
-  const child = spawn(process.execPath,
-    [...execArgv, '-e', `const LG = ${JSON.stringify(PKG)};\n${script}`],
+  const child = spawn(...nodeCommand([...execArgv, '-e', `const LG = ${JSON.stringify(PKG)};\n${script}`]),
     { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
@@ -112,4 +122,4 @@ function kill (signal, pid) {
   execFileSync('kill', [`-${signal}`, String(pid)])
 }
 
-module.exports = { PKG, appDir, tmpDir, readSnapshot, countObjects, listDir, runChild, startChild, kill }
+module.exports = { PKG, nodeCommand, appDir, tmpDir, readSnapshot, countObjects, listDir, runChild, startChild, kill }
