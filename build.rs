@@ -182,11 +182,7 @@ fn v8_defines(include: &Path) -> Vec<&'static str> {
 }
 
 fn compile_shim(include: &Path, version: &NodeVersion, output: &Path) {
-    let compiler = cc::Build::new()
-        .cpp(true)
-        .cargo_metadata(false)
-        .get_compiler();
-    let mut cmd = compiler.to_command();
+    let mut cmd = shim_compiler();
     // node-gyp's flags: no RTTI/exceptions; C++20 headers from Node 22 on.
     let std = if version.major >= 22 {
         "-std=gnu++20"
@@ -201,8 +197,11 @@ fn compile_shim(include: &Path, version: &NodeVersion, output: &Path) {
         // dlopen does not care, and the addon looks for one name everywhere.
         cmd.args(["-dynamiclib", "-undefined", "dynamic_lookup"]);
     } else {
-        // Resolve every V8 symbol at load time: a mismatch fails dlopen, not a later call.
-        cmd.args(["-shared", "-Wl,-z,now"]);
+        // Resolve every symbol at load time: a mismatch fails dlopen, not a later call.
+        // No libraries of its own (-nostdlib): strcmp and operator delete, like
+        // V8, come from the node process, so one shim serves glibc and musl and
+        // needs no glibc version. Stripped (-s), as the addon is.
+        cmd.args(["-shared", "-Wl,-z,now", "-nostdlib", "-s"]);
     }
     cmd.arg("-I").arg(include);
     for define in v8_defines(include) {
@@ -219,6 +218,28 @@ fn compile_shim(include: &Path, version: &NodeVersion, output: &Path) {
             version.major,
             version.abi
         ));
+    }
+}
+
+/// The C++ compiler for the shims: `LEAKGUARD_SHIM_CXX_<TARGET>` (as cc's `CXX_<target>`,
+/// so one cargo invocation can build several targets), else cc's for the target.
+/// Release builds name a g++ for each CPU: a cross build's default (cargo-zigbuild's
+/// `zig c++`) uses libc++, whose `std::vector` in `QueryObjects`' signature mangles as
+/// `std::__1::vector`, a symbol a Node built against libstdc++ does not have.
+fn shim_compiler() -> Command {
+    let target = env::var("TARGET").unwrap_or_default();
+    let var = format!(
+        "LEAKGUARD_SHIM_CXX_{}",
+        target.to_uppercase().replace('-', "_")
+    );
+    println!("cargo:rerun-if-env-changed={var}");
+    match env::var_os(&var) {
+        Some(cxx) => Command::new(cxx),
+        None => cc::Build::new()
+            .cpp(true)
+            .cargo_metadata(false)
+            .get_compiler()
+            .to_command(),
     }
 }
 

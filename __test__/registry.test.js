@@ -9,6 +9,9 @@
 // only): stand-ins so npm has all six to choose from, which a real release
 // never publishes without their binaries. Then what an app gets from the
 // installed packages: types, the route, -r leakguard/register, the CLI.
+// scripts/test-platforms.js runs it again for each other Linux platform it
+// built (LG_TEST_PLATFORM, every platform package then real): npm
+// installs with --cpu/--libc, and the app runs under that platform's node.
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
@@ -18,7 +21,10 @@ const { platformName } = require('../lib/platform')
 const { PKG, tmpDir, readSnapshot, runChild } = require('./helpers')
 const { startRegistry, npmUser } = require('./registry-helpers')
 
-const HOST = platformName()
+const TARGET = process.env.LG_TEST_PLATFORM || platformName()
+const [, cpu, libc] = /^linux-(\w+)-(gnu|musl)$/.exec(TARGET) || []
+// What a user installing for another machine (a Docker build stage, say) passes.
+const crossFlags = TARGET === platformName() ? [] : [`--cpu=${cpu}`, `--libc=${libc === 'gnu' ? 'glibc' : 'musl'}`]
 const optional = Object.keys(require('../package.json').optionalDependencies)
 let registry, user, app, packed
 
@@ -32,7 +38,7 @@ before(async () => {
   }
   app = tmpDir('registry-app')
   fs.writeFileSync(path.join(app, 'package.json'), '{"name":"app","private":true}')
-  user.npm(['install', 'leakguard', '--no-audit', '--no-fund', '--registry', registry.url], { cwd: app })
+  user.npm(['install', 'leakguard', '--no-audit', '--no-fund', '--registry', registry.url, ...crossFlags], { cwd: app })
 })
 
 after(() => registry && registry.stop())
@@ -56,16 +62,16 @@ test('the registry serves every platform package at the main package\'s version'
   assert.ok(!main.some((f) => f.endsWith('.node') || f.endsWith('.so')), `no binary in the main package: ${main}`)
 })
 
-test('npm installs exactly the platform package that matches this process', () => {
+test(`npm installs exactly the platform package that matches ${crossFlags.length ? crossFlags.join(' ') : 'this process'}`, () => {
   const installed = fs.readdirSync(path.join(app, 'node_modules')).filter((d) => d.startsWith('leakguard')).sort()
-  assert.deepEqual(installed, ['leakguard', `leakguard-${HOST}`])
+  assert.deepEqual(installed, ['leakguard', `leakguard-${TARGET}`])
   // npm saw all six (the lockfile keeps them for other machines) and chose by os, cpu and libc.
   const lock = JSON.parse(fs.readFileSync(path.join(app, 'package-lock.json'), 'utf8'))
   const locked = Object.keys(lock.packages).filter((p) => p.startsWith('node_modules/leakguard-')).map((p) => p.slice('node_modules/'.length))
   assert.deepEqual(locked.sort(), [...optional].sort())
   for (const p of locked) assert.equal(lock.packages[`node_modules/${p}`].optional, true, p)
-  const files = fs.readdirSync(path.join(app, 'node_modules', `leakguard-${HOST}`))
-  assert.ok(files.includes(`leakguard.${HOST}.node`), files.join(', '))
+  const files = fs.readdirSync(path.join(app, 'node_modules', `leakguard-${TARGET}`))
+  assert.ok(files.includes(`leakguard.${TARGET}.node`), files.join(', '))
   for (const abi of require('../index.js').engineInfo().builtAbis) assert.ok(files.includes(`leakguard-v8-abi${abi}.so`), `shim for ABI ${abi} in ${files}`)
 })
 
@@ -73,7 +79,7 @@ test('the installed leakguard snapshots natively with no compiler on PATH', () =
   const r = runChild(`
     const lg = require('leakguard')
     lg.snapshot({ dir: process.cwd(), gzip: true }).then((s) =>
-      console.log(JSON.stringify({ info: lg.engineInfo(), path: s.path, from: require.resolve('leakguard'), route: typeof lg.route })))
+      console.log(JSON.stringify({ info: lg.engineInfo(), abi: process.versions.modules, platform: 'linux-' + process.arch + (process.report.getReport().header.glibcVersionRuntime ? '-gnu' : '-musl'), path: s.path, from: require.resolve('leakguard'), route: typeof lg.route })))
   `, { cwd: app, env: user.env })
   assert.equal(r.status, 0, r.stderr)
   assert.equal(r.stderr, '')
@@ -81,8 +87,9 @@ test('the installed leakguard snapshots natively with no compiler on PATH', () =
   assert.equal(out.from, path.join(app, 'node_modules', 'leakguard', 'lib', 'index.js'))
   assert.equal(out.route, 'function')
   for (const types of ['index.d.ts', 'lib/index.d.ts']) assert.ok(fs.existsSync(path.join(app, 'node_modules', 'leakguard', types)), types)
+  assert.equal(out.platform, TARGET)
   assert.equal(out.info.engine, 'v8-shim', out.info.fallbackReason)
-  assert.equal(out.info.shimPath, path.join(app, 'node_modules', `leakguard-${HOST}`, `leakguard-v8-abi${process.versions.modules}.so`))
+  assert.equal(out.info.shimPath, path.join(app, 'node_modules', `leakguard-${TARGET}`, `leakguard-v8-abi${out.abi}.so`))
   assert.ok(!out.path.startsWith(PKG))
   readSnapshot(out.path)
 })

@@ -3,12 +3,15 @@
 // unit tests, then the JS integration tests under every supported Node major
 // (each major's own node binary, loading the shim built for its ABI), with
 // s3s-fs installed for the S3 upload tests, and moto for the one (a missing
-// bucket) where s3s-fs does not behave like S3.
+// bucket) where s3s-fs does not behave like S3; then the other Linux
+// platforms (scripts/test-platforms.js: their builds, each under its own
+// nodes, and an install of each through a local registry).
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const { setup, ROOT } = require('./setup')
 const { ensureS3Server, ensureMoto } = require('./s3-server')
+const { testPlatforms } = require('./test-platforms')
 
 function run (title, cmd, args, options = {}) {
   console.log(`\n=== ${title}: ${[cmd, ...args].join(' ')}`)
@@ -43,4 +46,6 @@ const files = fs.readdirSync(path.join(ROOT, '__test__'))
 for (const node of nodes) {
   run(`integration tests on Node ${node.version}`, node.bin, ['--test', ...files])
 }
-console.log(`\n=== all tests passed on Node ${nodes.map((n) => n.version).join(', ')}`)
+testPlatforms().then(() => {
+  console.log(`\n=== all tests passed on Node ${nodes.map((n) => n.version).join(', ')}, and on the other platforms`)
+}, (e) => { console.error(e); process.exit(1) })

@@ -82,9 +82,10 @@ pub fn temp_pid(name: &str) -> Option<u32> {
 /// and a counter still give a unique name (`O_EXCL` and the retry catch the rest).
 fn random() -> u64 {
     let mut bytes = [0u8; 8];
-    // SAFETY: writes at most `bytes.len()` bytes into `bytes`.
-    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    if n == bytes.len() as isize {
+    // SAFETY: writes at most `bytes.len()` bytes into `bytes`. The raw system
+    // call: glibc's getrandom() is 2.25, above the 2.17 the addon is linked for.
+    let n = unsafe { libc::syscall(libc::SYS_getrandom, bytes.as_mut_ptr(), bytes.len(), 0) };
+    if n == bytes.len() as libc::c_long {
         return u64::from_ne_bytes(bytes);
     }
     static SEQ: AtomicU64 = AtomicU64::new(0);

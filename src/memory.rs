@@ -1,7 +1,9 @@
 //! Process memory: resident set size, and giving freed pages back to the OS.
 
-/// Resident set size in bytes, from `/proc/self/statm` (0 if unreadable).
+/// Resident set size in bytes (0 if unreadable).
+#[cfg(not(target_os = "macos"))]
 pub fn rss() -> u64 {
+    // The second field of /proc/self/statm, in pages.
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: u64 = statm
         .split_whitespace()
@@ -9,6 +11,50 @@ pub fn rss() -> u64 {
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
     pages * page_size()
+}
+
+/// Resident set size in bytes (0 if unreadable), from the task's basic info.
+#[cfg(target_os = "macos")]
+pub fn rss() -> u64 {
+    // SAFETY: a zeroed mach_task_basic_info is a valid value of a plain C struct.
+    let mut info: libc::mach_task_basic_info = unsafe { std::mem::zeroed() };
+    let mut count = libc::MACH_TASK_BASIC_INFO_COUNT;
+    // SAFETY: task_info writes at most `count` integers into `info`.
+    #[allow(deprecated)] // mach_task_self: libc points to the mach2 crate, for one call
+    let status = unsafe {
+        libc::task_info(
+            libc::mach_task_self(),
+            libc::MACH_TASK_BASIC_INFO,
+            (&mut info as *mut libc::mach_task_basic_info).cast(),
+            &mut count,
+        )
+    };
+    if status == libc::KERN_SUCCESS {
+        info.resident_size
+    } else {
+        0
+    }
+}
+
+/// Memory the host can give without swapping, in bytes: free plus inactive
+/// pages (what psutil reports as available), from the VM statistics.
+#[cfg(target_os = "macos")]
+pub fn host_available() -> Option<u64> {
+    // SAFETY: a zeroed vm_statistics64 is a valid value of a plain C struct.
+    let mut stats: libc::vm_statistics64 = unsafe { std::mem::zeroed() };
+    let mut count = libc::HOST_VM_INFO64_COUNT;
+    // SAFETY: host_statistics64 writes at most `count` integers into `stats`.
+    #[allow(deprecated)] // mach_host_self: libc points to the mach2 crate, for one call
+    let status = unsafe {
+        libc::host_statistics64(
+            libc::mach_host_self(),
+            libc::HOST_VM_INFO64,
+            (&mut stats as *mut libc::vm_statistics64).cast(),
+            &mut count,
+        )
+    };
+    (status == libc::KERN_SUCCESS)
+        .then(|| (u64::from(stats.free_count) + u64::from(stats.inactive_count)) * page_size())
 }
 
 fn page_size() -> u64 {

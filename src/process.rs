@@ -22,8 +22,9 @@ pub fn node_abi(env: &Env) -> Result<u32> {
 /// pid. (`worker_threads.isMainThread` is not reachable from an addon on
 /// every supported Node 20.)
 pub fn is_main_thread() -> bool {
-    // SAFETY: plain system calls without arguments.
-    unsafe { libc::gettid() == libc::getpid() }
+    // SAFETY: plain system calls without arguments. gettid through syscall():
+    // glibc's wrapper is 2.30, above the 2.17 the addon is linked for.
+    unsafe { libc::syscall(libc::SYS_gettid) == libc::getpid() as libc::c_long }
 }
 
 /// `process.emitWarning(warning, { type: 'LeakguardWarning', code })`: shown

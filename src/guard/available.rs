@@ -74,6 +74,12 @@ fn read(root: &Path, path: impl AsRef<Path>) -> Option<String> {
     fs::read_to_string(root.join(rel)).ok()
 }
 
+#[cfg(target_os = "macos")]
+fn mem_available(_root: &Path) -> Option<u64> {
+    crate::memory::host_available()
+}
+
+#[cfg(not(target_os = "macos"))]
 fn mem_available(root: &Path) -> Option<u64> {
     read(root, "/proc/meminfo")?.lines().find_map(|line| {
         let rest = line.strip_prefix("MemAvailable:")?;
