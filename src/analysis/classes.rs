@@ -13,8 +13,8 @@
 //!   it too: two classes of one name from two places are two rows.
 
 use std::cmp::Ordering;
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::snapshot::Snapshot;
 
@@ -87,8 +87,9 @@ pub fn compute(s: &Snapshot) -> Classes {
             t => Some(i.made(&format!("({t})"))),
         })
         .collect();
-    // By name string (and whether detached) for objects and native objects.
-    let mut by_name: HashMap<(u32, bool), u32> = HashMap::new();
+    // By name string for objects and native objects (detached ones apart).
+    let mut by_name: Vec<u32> = Vec::new();
+    let mut by_detached_name: FastMap<u32, u32> = FastMap::default();
     let mut of: Vec<u32> = (0..n)
         .map(|node| {
             if let Some(Some(c)) = by_type.get(s.node_type[node] as usize) {
@@ -96,7 +97,7 @@ pub fn compute(s: &Snapshot) -> Classes {
             }
             let name = s.node_name[node];
             let detached = s.is_detached(node);
-            *by_name.entry((name, detached)).or_insert_with(|| {
+            let mut class = || {
                 let text = match detached {
                     true => format!("Detached {}", s.string(name)),
                     false => s.string(name).to_string(),
@@ -106,18 +107,31 @@ pub fn compute(s: &Snapshot) -> Classes {
                     (None, true) => i.class(Key::Detached(name), || text),
                     (None, false) => i.class(Key::Name(name), || text),
                 }
-            })
+            };
+            if detached {
+                return *by_detached_name.entry(name).or_insert_with(class);
+            }
+            if by_name.len() <= name as usize {
+                by_name.resize(name as usize + 1, NONE);
+            }
+            if by_name[name as usize] == NONE {
+                by_name[name as usize] = class();
+            }
+            by_name[name as usize]
         })
         .collect();
-    drop(by_name);
+    drop((by_name, by_detached_name));
 
     let object = s.node_types.iter().position(|t| t == "object");
     let is_object = |node: usize| Some(s.node_type[node] as usize) == object;
-    let plain = |node: usize| is_object(node) && s.string(s.node_name[node]) == "Object";
+    let plain = |node: usize| is_object(node) && s.name_is(s.node_name[node], "Object");
     let shapes = Shapes::infer(s, plain);
     if !shapes.names.is_empty() {
         let shape_class: Vec<u32> = shapes.names.iter().map(|name| i.made(name)).collect();
-        let mut m = Matcher::default();
+        let mut m = Matcher {
+            live: vec![0; shapes.tree.len()],
+            ..Matcher::default()
+        };
         for node in (0..n).filter(|&node| plain(node)) {
             if let Some(shape) = shapes.of(s, node, &mut m) {
                 of[node] = shape_class[shape];
@@ -158,168 +172,230 @@ const MAX_SHAPE_NAME: usize = 120;
 const MIN_OBJECTS_PER_SHAPE: u64 = 2;
 const MIN_SHARE_PER_SHAPE: u64 = 1000;
 
+const NONE: u32 = u32::MAX;
+
+/// A hash map for integer keys, faster than the default hasher (keys come
+/// from the file, but only as indices already bounded by it).
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64);
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
 /// The shapes that name plain objects, and a tree to match objects against
-/// them: the shapes' (sorted) properties spelled from the root.
-struct Shapes<'s> {
+/// them: the shapes' (sorted) properties spelled from the root. Properties
+/// are ranked in JavaScript's string order, so they compare as numbers.
+struct Shapes {
     names: Vec<String>,
     /// The edge type `property`.
     property: Option<usize>,
-    tree: Vec<TreeNode<'s>>,
-    /// Every property some shape has: other properties cannot match.
-    properties: HashSet<&'s str>,
+    tree: Vec<TreeNode>,
+    /// The rank of each property name some shape has.
+    text_rank: HashMap<String, u32>,
 }
 
 #[derive(Default)]
-struct TreeNode<'s> {
-    next: HashMap<&'s str, u32>,
-    greatest_next: Option<&'s str>,
+struct TreeNode {
+    /// (property rank, tree node), by rank.
+    next: Vec<(u32, u32)>,
+    greatest_next: Option<u32>,
     /// The shape ending here: (property count, index).
     shape: Option<(usize, usize)>,
 }
 
-impl<'s> Shapes<'s> {
+impl Shapes {
     /// The popular shapes, most objects first: an object's first properties
     /// (not `__proto__`), in order, up to 120 characters of name.
-    fn infer(s: &'s Snapshot, plain: impl Fn(usize) -> bool) -> Self {
+    fn infer(s: &Snapshot, plain: impl Fn(usize) -> bool) -> Self {
         let property = s.edge_types.iter().position(|t| t == "property");
-        let mut candidates: HashMap<String, (u64, usize)> = HashMap::new();
-        let mut listed: Vec<Vec<&'s str>> = Vec::new();
+        // By the properties' string indices first (cheap), then by name.
+        let mut by_properties: FastMap<Vec<u32>, (u64, usize)> = FastMap::default();
+        let mut formatted_length: FastMap<u32, usize> = FastMap::default();
         let mut objects = 0u64;
-        let mut name = String::new();
-        let mut properties: Vec<&'s str> = Vec::new();
+        let mut properties: Vec<u32> = Vec::new();
         for node in (0..s.node_count()).filter(|&node| plain(node)) {
             objects += 1;
-            name.clear();
-            name.push('{');
-            let mut length = 1; // in UTF-16 units, as JavaScript counts
+            let mut length = 1; // of the name, in UTF-16 units as JavaScript counts
             properties.clear();
             for e in s.edges(node) {
-                if Some(s.edge_type[e] as usize) != property {
+                let name = s.edge_name[e];
+                if Some(s.edge_type[e] as usize) != property || s.name_is(name, "__proto__") {
                     continue;
                 }
-                let edge_name = s.string(s.edge_name[e]);
-                if edge_name == "__proto__" {
-                    continue;
-                }
-                let formatted = format_property(edge_name);
-                let formatted_length = js_length(&formatted);
-                if length > 1 && length + formatted_length > MAX_SHAPE_NAME {
+                let formatted = *formatted_length
+                    .entry(name)
+                    .or_insert_with(|| js_length(&format_property(s.string(name))));
+                if length > 1 && length + formatted > MAX_SHAPE_NAME {
                     break;
                 }
-                if length != 1 {
-                    name.push_str(", ");
-                    length += 2;
-                }
-                name.push_str(&formatted);
-                length += formatted_length;
-                properties.push(edge_name);
+                length += formatted + if length != 1 { 2 } else { 0 };
+                properties.push(name);
             }
             if properties.is_empty() {
                 continue;
             }
-            name.push('}');
-            match candidates.get_mut(name.as_str()) {
+            let seen = by_properties.len();
+            match by_properties.get_mut(properties.as_slice()) {
                 Some((count, _)) => *count += 1,
                 None => {
-                    candidates.insert(name.clone(), (1, listed.len()));
-                    listed.push(properties.clone());
+                    by_properties.insert(properties.clone(), (1, seen));
                 }
             }
         }
-        let mut sorted: Vec<(String, u64, usize)> = candidates
+        drop(formatted_length);
+        let mut candidates: HashMap<String, (u64, usize, Vec<u32>)> = HashMap::new();
+        for (properties, (count, first)) in by_properties {
+            let names: Vec<String> = properties
+                .iter()
+                .map(|&p| format_property(s.string(p)))
+                .collect();
+            let c = candidates
+                .entry(format!("{{{}}}", names.join(", ")))
+                .or_insert((0, first, Vec::new()));
+            c.0 += count;
+            if first <= c.1 {
+                // The name's properties are those of the first object seen.
+                (c.1, c.2) = (first, properties);
+            }
+        }
+        let mut sorted: Vec<(String, u64, usize, Vec<u32>)> = candidates
             .into_iter()
-            .map(|(name, (count, first))| (name, count, first))
+            .map(|(name, (count, first, properties))| (name, count, first, properties))
             .collect();
         // Most objects first; ties in the order first seen.
         sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
-        sorted.retain(|&(_, count, _)| {
+        sorted.retain(|&(_, count, _, _)| {
             count >= MIN_OBJECTS_PER_SHAPE && count * MIN_SHARE_PER_SHAPE >= objects
         });
 
+        // Rank the shapes' property names (by text: one rank per text).
+        let mut texts: Vec<&str> = sorted
+            .iter()
+            .flat_map(|(_, _, _, properties)| properties.iter().map(|&p| s.string(p)))
+            .collect();
+        texts.sort_by(|a, b| js_cmp(a, b));
+        texts.dedup();
+        let text_rank: HashMap<&str, u32> = texts
+            .iter()
+            .enumerate()
+            .map(|(r, &text)| (text, r as u32))
+            .collect();
         let mut shapes = Shapes {
             names: Vec::with_capacity(sorted.len()),
             property,
             tree: vec![TreeNode::default()],
-            properties: HashSet::new(),
+            text_rank: HashMap::new(),
         };
-        for (index, (name, _, first)) in sorted.into_iter().enumerate() {
-            let mut props = std::mem::take(&mut listed[first]);
-            props.sort_by(|a, b| js_cmp(a, b));
+        for (index, (name, _, _, properties)) in sorted.into_iter().enumerate() {
+            let mut ranks: Vec<u32> = properties.iter().map(|&p| text_rank[s.string(p)]).collect();
+            ranks.sort_unstable();
             let mut at = 0usize;
-            for &p in &props {
-                shapes.properties.insert(p);
-                at = match shapes.tree[at].next.get(p) {
-                    Some(&next) => next as usize,
-                    None => {
+            for &r in &ranks {
+                at = match shapes.tree[at].next.binary_search_by_key(&r, |&(r, _)| r) {
+                    Ok(i) => shapes.tree[at].next[i].1 as usize,
+                    Err(i) => {
                         let next = shapes.tree.len();
-                        shapes.tree.push(TreeNode::default());
                         let node = &mut shapes.tree[at];
-                        node.next.insert(p, next as u32);
-                        if node
-                            .greatest_next
-                            .is_none_or(|g| js_cmp(g, p) == Ordering::Less)
-                        {
-                            node.greatest_next = Some(p);
-                        }
+                        node.next.insert(i, (r, next as u32));
+                        node.greatest_next = node.greatest_next.max(Some(r));
+                        shapes.tree.push(TreeNode::default());
                         next
                     }
                 };
             }
             // An earlier (more popular) shape with these properties wins.
-            shapes.tree[at].shape.get_or_insert((props.len(), index));
+            shapes.tree[at].shape.get_or_insert((ranks.len(), index));
             shapes.names.push(name);
         }
+        shapes.text_rank = text_rank
+            .into_iter()
+            .map(|(text, r)| (text.to_string(), r))
+            .collect();
         shapes
     }
 
     /// The shape naming a plain object: of those whose properties the
     /// object all has (any order; `__proto__` counts here), the one with the
     /// most properties, then the most popular.
-    fn of(&self, s: &'s Snapshot, node: usize, m: &mut Matcher<'s>) -> Option<usize> {
-        m.properties.clear();
-        m.properties.extend(
-            s.edges(node)
-                .filter(|&e| Some(s.edge_type[e] as usize) == self.property)
-                .map(|e| s.string(s.edge_name[e]))
-                .filter(|name| self.properties.contains(name)),
-        );
-        m.properties.sort_by(|a, b| js_cmp(a, b));
+    fn of(&self, s: &Snapshot, node: usize, m: &mut Matcher) -> Option<usize> {
+        m.ranks.clear();
+        for e in s.edges(node) {
+            if Some(s.edge_type[e] as usize) != self.property {
+                continue;
+            }
+            let name = s.edge_name[e];
+            let rank = *m
+                .rank
+                .entry(name)
+                .or_insert_with(|| self.text_rank.get(s.string(name)).copied().unwrap_or(NONE));
+            // A property no shape has cannot lead anywhere in the tree.
+            if rank != NONE {
+                m.ranks.push(rank);
+            }
+        }
+        if m.ranks.is_empty() {
+            return self.tree[0].shape.map(|(_, index)| index);
+        }
+        m.ranks.sort_unstable();
         // The tree states reached so far, an insertion-ordered set as in
         // DevTools: (tree node, stamp), live while `live` has that stamp.
         m.states.clear();
-        m.live.clear();
-        m.states.push((0, 0));
-        m.live.insert(0, 0);
-        let mut stamp = 0u32;
+        m.states.push((0, 1));
+        m.live[0] = 1;
+        let mut stamp = 1u32;
         let mut best: Option<(usize, usize)> = self.tree[0].shape;
-        for &p in &m.properties {
+        for &p in &m.ranks {
             m.current.clear();
             let live = &m.live;
             m.current.extend(
                 m.states
                     .iter()
-                    .filter(|&&(t, st)| live.get(&t) == Some(&st))
+                    .filter(|&&(t, st)| live[t as usize] == st)
                     .map(|&(t, _)| t),
             );
             for &t in &m.current {
                 let here = &self.tree[t as usize];
-                if here
-                    .greatest_next
-                    .is_none_or(|g| js_cmp(p, g) != Ordering::Less)
-                {
-                    m.live.remove(&t); // no further transitions from here
+                if here.greatest_next.is_none_or(|g| p >= g) {
+                    m.live[t as usize] = 0; // no further transitions from here
                 }
-                if let Some(&next) = here.next.get(p) {
-                    if let Entry::Vacant(v) = m.live.entry(next) {
+                if let Ok(i) = here.next.binary_search_by_key(&p, |&(r, _)| r) {
+                    let next = here.next[i].1;
+                    if m.live[next as usize] == 0 {
                         stamp += 1;
-                        v.insert(stamp);
+                        m.live[next as usize] = stamp;
                         m.states.push((next, stamp));
                     }
                     best = better(best, self.tree[next as usize].shape);
                 }
             }
             let live = &m.live;
-            m.states.retain(|(t, st)| live.get(t) == Some(st));
+            m.states.retain(|&(t, st)| live[t as usize] == st);
+        }
+        for &(t, _) in &m.states {
+            m.live[t as usize] = 0;
         }
         best.map(|(_, index)| index)
     }
@@ -327,11 +403,15 @@ impl<'s> Shapes<'s> {
 
 /// Buffers for `Shapes::of`, kept from one object to the next.
 #[derive(Default)]
-struct Matcher<'s> {
-    properties: Vec<&'s str>,
+struct Matcher {
+    /// Each property name's (string index) rank, as met; `NONE` for names
+    /// no shape has.
+    rank: FastMap<u32, u32>,
+    ranks: Vec<u32>,
     states: Vec<(u32, u32)>,
     current: Vec<u32>,
-    live: HashMap<u32, u32>,
+    /// Per tree node: the stamp of its live state entry, or 0.
+    live: Vec<u32>,
 }
 
 /// DevTools' `selectBetterMatch`: more properties, then the earlier shape.

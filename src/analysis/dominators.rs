@@ -1,8 +1,8 @@
 //! The dominator tree and retained sizes, as Chrome DevTools computes them
 //! (`markPageOwnedNodes`, `computeIsEssentialEdge` and
 //! `calculateDominatorsAndRetainedSizes` in DevTools' `HeapSnapshot.ts`):
-//! Lengauer-Tarjan from the synthetic root over the "essential" edges, with
-//! nodes the root cannot reach that way attached to the root.
+//! from the synthetic root over the "essential" edges, with nodes the root
+//! cannot reach that way attached to the root (see `compute`).
 //!
 //! An edge is essential unless it is weak, a self edge, a shortcut from
 //! another node than the root, a WeakMap table's edge to a value (the key's
@@ -81,8 +81,10 @@ pub fn essential_edges(s: &Snapshot) -> Bits {
     for from in 0..s.node_count() {
         for e in s.edges(from) {
             let to = s.edge_to[e] as usize;
+            // V8 names these edges starting with a digit: only those are decoded.
             let table_to_value = || {
                 Some(s.edge_type[e]) == internal
+                    && s.name_starts_with_digit(s.edge_name[e])
                     && weak_map_table(s.string(s.edge_name[e])) == Some(s.node_id[from] as u64)
             };
             let into_page = from != ROOT && page.get(to) && !page.get(from);
@@ -125,201 +127,156 @@ fn weak_map_table(name: &str) -> Option<u64> {
     table.parse().ok()
 }
 
-/// Lengauer-Tarjan, as DevTools runs it: vertices numbered from 1 in
-/// depth-first order (0 is "none"), node `v`'s ordinal is `v - 1`.
-struct Tarjan {
-    parent: Vec<u32>,
-    semi: Vec<u32>,
-    vertex: Vec<u32>,
-    label: Vec<u32>,
-    numbered: u32,
-}
+const NONE: u32 = u32::MAX;
 
-impl Tarjan {
-    /// Numbers what `root` reaches over essential edges, iteratively.
-    fn dfs(&mut self, s: &Snapshot, essential: &Bits, next_edge: &mut [u32], root: u32) {
-        next_edge[root as usize - 1] = s.first_edge[root as usize - 1];
-        let mut v = root;
-        while v != 0 {
-            let vi = v as usize;
-            if self.semi[vi] == 0 {
-                self.numbered += 1;
-                self.semi[vi] = self.numbered;
-                self.vertex[self.numbered as usize] = v;
-                self.label[vi] = v;
-            }
-            let mut v_next = self.parent[vi];
-            let end = s.first_edge[vi];
-            while next_edge[vi - 1] < end {
-                let e = next_edge[vi - 1] as usize;
-                if essential.get(e) {
-                    let w = s.edge_to[e] + 1;
-                    if self.semi[w as usize] == 0 {
-                        self.parent[w as usize] = v;
-                        next_edge[w as usize - 1] = s.first_edge[w as usize - 1];
-                        v_next = w;
-                        break;
-                    }
-                }
-                next_edge[vi - 1] += 1;
-            }
-            v = v_next;
-        }
-    }
-}
-
+/// DevTools runs Lengauer-Tarjan from the root, then from each node no
+/// essential edge reaches (only weak ones) as if the root held it, then
+/// numbers what is left (cycles held only weakly) as the root's children.
+/// The same dominators come from the iterative algorithm of Cooper, Harvey
+/// and Kennedy over that graph: the root's edges, plus one from the root to
+/// each of those nodes; what is left hangs off the root and dominates
+/// nothing (in DevTools' numbering its edges can never lower another
+/// node's semidominator).
 pub fn compute(s: &Snapshot) -> Dominators {
     let n = s.node_count();
     let essential = essential_edges(s);
-    // Essential retainers of each node (by ordinal).
-    let mut pred_start = vec![0u32; n + 1];
-    for e in 0..s.edge_count() {
-        if essential.get(e) {
-            pred_start[s.edge_to[e] as usize + 1] += 1;
+    let mut held = Bits::new(n);
+    for e in (0..s.edge_count()).filter(|&e| essential.get(e)) {
+        held.set(s.edge_to[e] as usize);
+    }
+    let orphans: Vec<u32> = (0..n as u32)
+        .filter(|&v| v as usize != ROOT && !held.get(v as usize))
+        .collect();
+    drop(held);
+
+    // Post-order from the root, iteratively; the root's frame goes on to
+    // the orphans once its own edges are done.
+    let mut order = vec![NONE; n]; // node -> post-order index
+    let mut by_order: Vec<u32> = Vec::with_capacity(n); // post-order index -> node
+    let mut stack: Vec<(u32, u32)> = vec![(ROOT as u32, s.first_edge[ROOT])];
+    let mut next_orphan = 0;
+    let mut visited = Bits::new(n);
+    visited.set(ROOT);
+    while let Some(top) = stack.last_mut() {
+        let (node, next) = (top.0 as usize, top.1 as usize);
+        let to = if next < s.first_edge[node + 1] as usize {
+            top.1 += 1;
+            essential.get(next).then_some(s.edge_to[next] as usize)
+        } else if node == ROOT && next_orphan < orphans.len() {
+            next_orphan += 1;
+            Some(orphans[next_orphan - 1] as usize)
+        } else {
+            order[node] = by_order.len() as u32;
+            by_order.push(node as u32);
+            stack.pop();
+            continue;
+        };
+        if let Some(to) = to.filter(|&to| !visited.get(to)) {
+            visited.set(to);
+            stack.push((to as u32, s.first_edge[to]));
         }
     }
-    for i in 0..n {
+    drop(visited);
+    let reached = by_order.len();
+    let root = (reached - 1) as u32; // the root's post-order index: the highest
+
+    // Predecessors in post-order space: essential edges between reached
+    // nodes, and the root's for each orphan.
+    let mut pred_start = vec![0u32; reached + 1];
+    let preds_of = |from: usize, add: &mut dyn FnMut(u32, u32)| {
+        let from_order = order[from];
+        if from_order == NONE {
+            return;
+        }
+        for e in s.edges(from).filter(|&e| essential.get(e)) {
+            let to = order[s.edge_to[e] as usize];
+            if to != NONE {
+                add(to, from_order);
+            }
+        }
+        if from == ROOT {
+            for &o in &orphans {
+                add(order[o as usize], root);
+            }
+        }
+    };
+    for from in 0..n {
+        preds_of(from, &mut |to, _| pred_start[to as usize + 1] += 1);
+    }
+    for i in 0..reached {
         pred_start[i + 1] += pred_start[i];
     }
-    let mut preds = vec![0u32; pred_start[n] as usize];
-    {
-        let mut fill = pred_start.clone();
-        for from in 0..n {
-            for e in s.edges(from) {
-                if essential.get(e) {
-                    let to = s.edge_to[e] as usize;
-                    preds[fill[to] as usize] = from as u32;
-                    fill[to] += 1;
-                }
-            }
-        }
+    let mut fill = pred_start.clone();
+    let mut preds = vec![0u32; pred_start[reached] as usize];
+    for from in 0..n {
+        preds_of(from, &mut |to, from_order| {
+            preds[fill[to as usize] as usize] = from_order;
+            fill[to as usize] += 1;
+        });
     }
-    let retainers =
-        |ordinal: usize| &preds[pred_start[ordinal] as usize..pred_start[ordinal + 1] as usize];
-
-    let len = n + 1;
-    let r = ROOT as u32 + 1;
-    let mut t = Tarjan {
-        parent: vec![0; len],
-        semi: vec![0; len],
-        vertex: vec![0; len],
-        label: vec![0; len],
-        numbered: 0,
-    };
-    let mut next_edge = vec![0u32; n];
-    t.dfs(s, &essential, &mut next_edge, r);
-    // Nodes with only weak retainers: searched from as if the root held
-    // them; then whatever is left (cycles held only weakly), one by one.
-    if (t.numbered as usize) < n {
-        for v in 1..=n as u32 {
-            if t.semi[v as usize] == 0 && retainers(v as usize - 1).is_empty() {
-                t.parent[v as usize] = r;
-                t.dfs(s, &essential, &mut next_edge, v);
-            }
-        }
-        for v in 1..=n as u32 {
-            if t.semi[v as usize] == 0 {
-                t.parent[v as usize] = r;
-                t.numbered += 1;
-                t.semi[v as usize] = t.numbered;
-                t.vertex[t.numbered as usize] = v;
-                t.label[v as usize] = v;
-            }
-        }
-    }
-    drop(next_edge);
+    drop(fill);
     drop(essential);
 
-    let Tarjan {
-        parent,
-        mut semi,
-        vertex,
-        mut label,
-        numbered,
-    } = t;
-    let mut ancestor = vec![0u32; len];
-    let mut dom = vec![0u32; len];
-    // Buckets as linked lists: the first vertex, then each one's next.
-    let mut bucket = vec![0u32; len];
-    let mut bucket_next = vec![0u32; len];
-    let mut path: Vec<u32> = Vec::new();
-    let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
-        if ancestor[v as usize] == 0 {
-            return v;
-        }
-        // Path compression, iteratively.
-        let mut x = v;
-        while ancestor[ancestor[x as usize] as usize] != 0 {
-            path.push(x);
-            x = ancestor[x as usize];
-        }
-        while let Some(w) = path.pop() {
-            let (w, a) = (w as usize, ancestor[w as usize] as usize);
-            if semi[label[a] as usize] < semi[label[w] as usize] {
-                label[w] = label[a];
+    // Cooper-Harvey-Kennedy.
+    let mut doms = vec![NONE; reached];
+    doms[root as usize] = root;
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for b in (0..root as usize).rev() {
+            let mut new_idom = NONE;
+            for &p in &preds[pred_start[b] as usize..pred_start[b + 1] as usize] {
+                if doms[p as usize] == NONE {
+                    continue;
+                }
+                new_idom = match new_idom {
+                    NONE => p,
+                    cur => intersect(&doms, p, cur),
+                };
             }
-            ancestor[w] = ancestor[a];
-        }
-        label[v as usize]
-    };
-    for i in (2..=numbered as usize).rev() {
-        let w = vertex[i];
-        let wi = w as usize;
-        let held = retainers(wi - 1);
-        for &from in held {
-            let u = eval(from + 1, &mut ancestor, &mut label, &semi);
-            if semi[u as usize] < semi[wi] {
-                semi[wi] = semi[u as usize];
+            if new_idom != NONE && doms[b] != new_idom {
+                doms[b] = new_idom;
+                changed = true;
             }
         }
-        if held.is_empty() {
-            semi[wi] = semi[r as usize]; // an orphan: the root is its only predecessor
-        }
-        let b = vertex[semi[wi] as usize] as usize;
-        bucket_next[wi] = bucket[b];
-        bucket[b] = w;
-        let p = parent[wi];
-        ancestor[wi] = p;
-        let mut v = std::mem::take(&mut bucket[p as usize]);
-        while v != 0 {
-            let u = eval(v, &mut ancestor, &mut label, &semi);
-            dom[v as usize] = if semi[u as usize] < semi[v as usize] {
-                u
-            } else {
-                p
-            };
-            v = bucket_next[v as usize];
-        }
     }
-    drop((
-        ancestor,
-        bucket,
-        bucket_next,
-        label,
-        parent,
-        preds,
-        pred_start,
-    ));
-    dom[0] = r;
-    dom[r as usize] = r;
-    for i in 2..=numbered as usize {
-        let w = vertex[i] as usize;
-        if dom[w] != vertex[semi[w] as usize] {
-            dom[w] = dom[dom[w] as usize];
-        }
-    }
-    drop(semi);
+    drop(preds);
+    drop(pred_start);
 
-    // Node ordinals from here; dominators come before what they dominate
-    // in `vertex`, so sizes add up from its end.
-    dom.remove(0);
-    let idom: Vec<u32> = dom.into_iter().map(|d| d.saturating_sub(1)).collect();
-    let mut retained = s.self_size.clone();
-    for &v in vertex[2..=numbered as usize].iter().rev() {
-        let node = v as usize - 1;
-        retained[idom[node] as usize] += retained[node];
+    let mut idom = vec![ROOT as u32; n];
+    for (o, &node) in by_order.iter().enumerate() {
+        let d = doms[o];
+        idom[node as usize] = if d == NONE {
+            ROOT as u32
+        } else {
+            by_order[d as usize]
+        };
+    }
+    // Retained sizes: children come before their dominator in post-order;
+    // nodes left unreached only retain themselves, towards the root.
+    let mut retained: Vec<u64> = s.self_size.clone();
+    for &node in &by_order[..reached - 1] {
+        let d = idom[node as usize] as usize;
+        retained[d] += retained[node as usize];
+    }
+    for node in 0..n {
+        if order[node] == NONE {
+            retained[ROOT] += retained[node];
+        }
     }
     Dominators { idom, retained }
+}
+
+fn intersect(doms: &[u32], mut a: u32, mut b: u32) -> u32 {
+    while a != b {
+        while a < b {
+            a = doms[a as usize];
+        }
+        while b < a {
+            b = doms[b as usize];
+        }
+    }
+    a
 }
 
 #[cfg(test)]
@@ -421,7 +378,12 @@ pub mod tests {
                 "synthetic",
                 "",
                 0,
-                &[("shortcut", "1", 1), ("element", "2", 4), ("weak", "f", 5)],
+                &[
+                    ("shortcut", "1", 1),
+                    ("element", "2", 4),
+                    ("weak", "f", 5),
+                    ("weak", "h", 7),
+                ],
             ),
             ("object", "global", 8, &[("property", "cache", 2)]),
             ("object", "Map", 16, &[("internal", "table", 3)]),
@@ -429,6 +391,9 @@ pub mod tests {
             ("synthetic", "(Stack roots)", 0, &[("element", "0", 3)]),
             ("object", "F", 4, &[("property", "g", 6)]),
             ("object", "G", 2, &[("property", "f", 5)]),
+            // Held only weakly (by the root), holding I: I is under H.
+            ("object", "H", 1, &[("property", "i", 8)]),
+            ("object", "I", 16, &[]),
         ]);
         let d = compute(&s);
         assert_eq!(d.idom[3], 2, "the map, not the root, dominates the entry");
@@ -438,7 +403,9 @@ pub mod tests {
             (0, 0),
             "a cycle held only weakly: each off the root"
         );
-        assert_eq!(d.retained[0], 62);
+        assert_eq!((d.idom[7], d.idom[8]), (0, 7));
+        assert_eq!(d.retained[7], 17);
+        assert_eq!(d.retained[0], 79);
     }
 
     #[test]

@@ -3,8 +3,6 @@
 //! only if no object of the same class dominates it (otherwise its size
 //! would be counted twice).
 
-use std::collections::HashMap;
-
 use super::classes::Classes;
 use super::dominators::{Dominators, ROOT};
 use super::snapshot::Snapshot;
@@ -62,7 +60,7 @@ pub fn group(
     }
     drop(fill);
 
-    let mut groups: HashMap<u32, Group> = HashMap::new();
+    let mut groups: Vec<Option<Group>> = vec![None; c.names.len()];
     // How many members of each class are on the current dominator-tree path.
     let mut open = vec![0u32; c.names.len()];
     // (node, entering?) pairs: an explicit stack, heaps are deep.
@@ -78,7 +76,7 @@ pub fn group(
             continue;
         }
         if counted {
-            let g = groups.entry(k).or_insert_with(|| Group {
+            let g = groups[k as usize].get_or_insert_with(|| Group {
                 name: c.names[k as usize].clone(),
                 class: k,
                 ..Group::default()
@@ -95,7 +93,7 @@ pub fn group(
             stack.push((c, true));
         }
     }
-    let mut groups: Vec<Group> = groups.into_values().collect();
+    let mut groups: Vec<Group> = groups.into_iter().flatten().collect();
     groups.sort_by(|a, b| {
         b.retained_size
             .cmp(&a.retained_size)

@@ -916,12 +916,27 @@ impl Snapshot {
     }
 
     pub fn string(&self, i: u32) -> &str {
+        std::str::from_utf8(self.bytes(i)).unwrap_or("\u{fffd}")
+    }
+
+    /// String `i`'s bytes, undecoded.
+    fn bytes(&self, i: u32) -> &[u8] {
         let i = i as usize;
         let Some(&end) = self.string_ends.get(i) else {
-            return "";
+            return b"";
         };
         let start = if i == 0 { 0 } else { self.string_ends[i - 1] };
-        std::str::from_utf8(&self.strings[start as usize..end as usize]).unwrap_or("\u{fffd}")
+        &self.strings[start as usize..end as usize]
+    }
+
+    /// Whether string `i` is `text` (without decoding it).
+    pub fn name_is(&self, i: u32, text: &str) -> bool {
+        self.bytes(i) == text.as_bytes()
+    }
+
+    /// Whether string `i` starts with an ASCII digit (without decoding it).
+    pub fn name_starts_with_digit(&self, i: u32) -> bool {
+        self.bytes(i).first().is_some_and(u8::is_ascii_digit)
     }
 
     pub fn edges(&self, node: usize) -> std::ops::Range<usize> {
