@@ -58,7 +58,7 @@ const CASES = [
     globalThis.pricing = { quote }
     async function step (i) { pricing.quote('sku-' + i + '-' + Math.random()) }
   `],
-  ['a listener added per request', '(closure)', /bus \(EventEmitter\) → .*\(closure\)$/, `
+  ['a listener added per request', 'Function', /bus \(EventEmitter\) → .*\(Function\)$/, `
     const { EventEmitter } = require('node:events')
     const bus = new EventEmitter()
     bus.setMaxListeners(0)
@@ -68,7 +68,7 @@ const CASES = [
       bus.on('config-changed', function onConfigChanged () { session.stale = true })
     }
   `],
-  ['closures pushed to a global array', '(closure)', /^(?!\(GC roots\)).*\bretryQueue \(Array\) → \[\d+\] \(closure\)$/, `
+  ['closures pushed to a global array', 'Function', /^(?!\(GC roots\)).*\bretryQueue \(Array\) → \[\d+\] \(Function\)$/, `
     globalThis.retryQueue = []
     async function step (i) {
       const payload = { attempt: i, body: 'x'.repeat(100) + i }

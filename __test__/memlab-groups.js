@@ -1,8 +1,8 @@
 'use strict'
 // Run by memlab.test.js in a child (memlab logs to stdout): node and edge
-// counts and the top-10 constructors by retained size, from memlab's own
-// parser and dominator tree, grouped with leakguard's rule (a member counts
-// only if no member of its group dominates it).
+// counts, the sum of self sizes, and per constructor (memlab's own parser
+// and dominator tree; a member counts towards its group's retained size
+// only if no member of the group dominates it) the count and retained size.
 const { getFullHeapFromFile } = require('@memlab/heap-analysis')
 
 const USER = new Set(['object', 'native', 'closure', 'regexp', 'string', 'concatenated string', 'sliced string'])
@@ -12,13 +12,15 @@ const group = (node) => (node.type === 'object' || node.type === 'native')
 
 getFullHeapFromFile(process.argv[2]).then((heap) => {
   const children = new Map()
+  let totalSize = 0
   heap.nodes.forEach((node) => {
+    totalSize += node.self_size
     const d = node.dominatorNode
     if (!d || d.id === node.id) return
     if (!children.has(d.id)) children.set(d.id, [])
     children.get(d.id).push(node)
   })
-  const groups = new Map()
+  const groups = {}
   const open = new Map()
   const stack = [[heap.nodes.get(0), true]]
   while (stack.length) {
@@ -26,8 +28,7 @@ getFullHeapFromFile(process.argv[2]).then((heap) => {
     const key = node.nodeIndex !== 0 && USER.has(node.type) ? group(node) : null
     if (!entering) { if (key) open.set(key, open.get(key) - 1); continue }
     if (key) {
-      const g = groups.get(key) ?? { name: key, count: 0, retainedSize: 0 }
-      groups.set(key, g)
+      const g = groups[key] ?? (groups[key] = { count: 0, retainedSize: 0 })
       g.count++
       if (!open.get(key)) g.retainedSize += node.retainedSize
       open.set(key, (open.get(key) ?? 0) + 1)
@@ -35,8 +36,5 @@ getFullHeapFromFile(process.argv[2]).then((heap) => {
     stack.push([node, false])
     for (const c of children.get(node.id) ?? []) stack.push([c, true])
   }
-  const top = [...groups.values()]
-    .sort((a, b) => b.retainedSize - a.retainedSize || (a.name < b.name ? -1 : 1))
-    .slice(0, 10)
-  process.stdout.write('\nRESULT ' + JSON.stringify({ nodes: heap.nodes.length, edges: heap.edges.length, top }) + '\n')
+  process.stdout.write('\nRESULT ' + JSON.stringify({ nodes: heap.nodes.length, edges: heap.edges.length, totalSize, groups }) + '\n')
 })

@@ -1,13 +1,20 @@
-//! The dominator tree and retained sizes, the way Chrome DevTools computes
-//! them: a depth-first post-order from the synthetic root over "essential"
-//! edges (not weak; shortcut edges only from the root), then the iterative
-//! algorithm of Cooper, Harvey and Kennedy over that order. Nodes the root
-//! cannot reach that way (held only weakly) hang off the root.
+//! The dominator tree and retained sizes, as Chrome DevTools computes them
+//! (`markPageOwnedNodes`, `computeIsEssentialEdge` and
+//! `calculateDominatorsAndRetainedSizes` in DevTools' `HeapSnapshot.ts`):
+//! from the synthetic root over the "essential" edges, with nodes the root
+//! cannot reach that way attached to the root (see `compute`).
+//!
+//! An edge is essential unless it is weak, a self edge, a shortcut from
+//! another node than the root, a WeakMap table's edge to a value (the key's
+//! edge is kept), or it leads from a node outside the page into the page:
+//! the page is what the user roots (the root's shortcut edges: the global
+//! objects, or their native contexts on newer V8) reach over non-weak
+//! edges. So V8's and Node's own roots (stack roots, handles, caches) never
+//! share in dominating what the application's globals hold.
 
-use super::snapshot::Snapshot;
+use super::snapshot::{Bits, Snapshot};
 
 pub const ROOT: usize = 0;
-const NONE: u32 = u32::MAX;
 
 pub struct Dominators {
     /// Immediate dominator of each node (the root's is itself).
@@ -16,7 +23,8 @@ pub struct Dominators {
     pub retained: Vec<u64>,
 }
 
-/// Which edges hold an object alive for the dominator tree and retainer paths.
+/// Which edges hold an object alive for retainer paths: not weak, and
+/// shortcuts only from the root.
 pub struct Essential {
     weak: Option<u8>,
     shortcut: Option<u8>,
@@ -24,10 +32,9 @@ pub struct Essential {
 
 impl Essential {
     pub fn new(s: &Snapshot) -> Self {
-        let find = |name: &str| s.edge_types.iter().position(|t| t == name).map(|i| i as u8);
         Essential {
-            weak: find("weak"),
-            shortcut: find("shortcut"),
+            weak: s.edge_type_index("weak"),
+            shortcut: s.edge_type_index("shortcut"),
         }
     }
 
@@ -37,45 +44,164 @@ impl Essential {
     }
 }
 
+/// The nodes of the page: what the user roots reach over non-weak edges.
+fn page_owned(s: &Snapshot) -> Bits {
+    let weak = s.edge_type_index("weak");
+    let shortcut = s.edge_type_index("shortcut");
+    let element = s.edge_type_index("element");
+    let mut page = Bits::new(s.node_count());
+    let mut stack: Vec<u32> = Vec::new();
+    for e in s.edges(ROOT) {
+        let t = Some(s.edge_type[e]);
+        let to = s.edge_to[e] as usize;
+        let entry = t == shortcut || (t == element && s.is_dom_trees_root(to));
+        if entry && !page.get(to) {
+            page.set(to);
+            stack.push(to as u32);
+        }
+    }
+    while let Some(node) = stack.pop() {
+        for e in s.edges(node as usize) {
+            let to = s.edge_to[e] as usize;
+            if !page.get(to) && Some(s.edge_type[e]) != weak {
+                page.set(to);
+                stack.push(to as u32);
+            }
+        }
+    }
+    page
+}
+
+/// The edges the dominator tree is built over (see the module's comment).
+pub fn essential_edges(s: &Snapshot) -> Bits {
+    let page = page_owned(s);
+    let basic = Essential::new(s);
+    let internal = s.edge_type_index("internal");
+    let mut essential = Bits::new(s.edge_count());
+    for from in 0..s.node_count() {
+        for e in s.edges(from) {
+            let to = s.edge_to[e] as usize;
+            // V8 names these edges starting with a digit: only those are decoded.
+            let table_to_value = || {
+                Some(s.edge_type[e]) == internal
+                    && s.name_starts_with_digit(s.edge_name[e])
+                    && weak_map_table(s.string(s.edge_name[e])) == Some(s.node_id[from] as u64)
+            };
+            let into_page = from != ROOT && page.get(to) && !page.get(from);
+            if basic.holds(s, from, e) && from != to && !into_page && !table_to_value() {
+                essential.set(e);
+            }
+        }
+    }
+    essential
+}
+
+/// The table's id in the name V8 gives the edges of a WeakMap's entry,
+/// `<n> / part of key (<k> @<id>) -> value (<v> @<id>) pair in WeakMap (table @<id>)`.
+fn weak_map_table(name: &str) -> Option<u64> {
+    const HEAD: &str = " / part of key (";
+    const MIDDLE: &str = ") -> value (";
+    const TAIL: &str = ") pair in WeakMap (table @";
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    // ` @<digits>` ends `s`.
+    let ends_with_id = |s: &str| s.rfind(" @").is_some_and(|at| digits(&s[at + 2..]));
+    if !name.starts_with(|c: char| c.is_ascii_digit())
+        || name.contains(['\n', '\r', '\u{2028}', '\u{2029}'])
+    {
+        return None;
+    }
+    let rest = name.strip_suffix(')')?;
+    let tail = rest.rfind(TAIL)?;
+    let table = &rest[tail + TAIL.len()..];
+    let head = name.find(HEAD)?;
+    if !digits(&name[..head]) || !digits(table) {
+        return None;
+    }
+    let pair = &rest[(head + HEAD.len()).min(tail)..tail];
+    let matched = pair
+        .match_indices(MIDDLE)
+        .any(|(at, _)| ends_with_id(&pair[..at]) && ends_with_id(&pair[at + MIDDLE.len()..]));
+    if !matched {
+        return None;
+    }
+    table.parse().ok()
+}
+
+const NONE: u32 = u32::MAX;
+
+/// DevTools runs Lengauer-Tarjan from the root, then from each node no
+/// essential edge reaches (only weak ones) as if the root held it, then
+/// numbers what is left (cycles held only weakly) as the root's children.
+/// The same dominators come from the iterative algorithm of Cooper, Harvey
+/// and Kennedy over that graph: the root's edges, plus one from the root to
+/// each of those nodes; what is left hangs off the root and dominates
+/// nothing (in DevTools' numbering its edges can never lower another
+/// node's semidominator).
 pub fn compute(s: &Snapshot) -> Dominators {
     let n = s.node_count();
-    let essential = Essential::new(s);
-    // Post-order from the root, iteratively.
+    let essential = essential_edges(s);
+    let mut held = Bits::new(n);
+    for e in (0..s.edge_count()).filter(|&e| essential.get(e)) {
+        held.set(s.edge_to[e] as usize);
+    }
+    let orphans: Vec<u32> = (0..n as u32)
+        .filter(|&v| v as usize != ROOT && !held.get(v as usize))
+        .collect();
+    drop(held);
+
+    // Post-order from the root, iteratively; the root's frame goes on to
+    // the orphans once its own edges are done.
     let mut order = vec![NONE; n]; // node -> post-order index
     let mut by_order: Vec<u32> = Vec::with_capacity(n); // post-order index -> node
     let mut stack: Vec<(u32, u32)> = vec![(ROOT as u32, s.first_edge[ROOT])];
-    let mut visited = vec![false; n];
-    visited[ROOT] = true;
+    let mut next_orphan = 0;
+    let mut visited = Bits::new(n);
+    visited.set(ROOT);
     while let Some(top) = stack.last_mut() {
         let (node, next) = (top.0 as usize, top.1 as usize);
-        if next < s.first_edge[node + 1] as usize {
+        let to = if next < s.first_edge[node + 1] as usize {
             top.1 += 1;
-            let to = s.edge_to[next] as usize;
-            if !visited[to] && essential.holds(s, node, next) {
-                visited[to] = true;
-                stack.push((to as u32, s.first_edge[to]));
-            }
+            essential.get(next).then_some(s.edge_to[next] as usize)
+        } else if node == ROOT && next_orphan < orphans.len() {
+            next_orphan += 1;
+            Some(orphans[next_orphan - 1] as usize)
         } else {
             order[node] = by_order.len() as u32;
             by_order.push(node as u32);
             stack.pop();
+            continue;
+        };
+        if let Some(to) = to.filter(|&to| !visited.get(to)) {
+            visited.set(to);
+            stack.push((to as u32, s.first_edge[to]));
         }
     }
     drop(visited);
     let reached = by_order.len();
+    let root = (reached - 1) as u32; // the root's post-order index: the highest
 
-    // Predecessors in post-order space, over essential edges between reached nodes.
+    // Predecessors in post-order space: essential edges between reached
+    // nodes, and the root's for each orphan.
     let mut pred_start = vec![0u32; reached + 1];
-    for from in 0..n {
-        if order[from] == NONE {
-            continue;
+    let preds_of = |from: usize, add: &mut dyn FnMut(u32, u32)| {
+        let from_order = order[from];
+        if from_order == NONE {
+            return;
         }
-        for e in s.edges(from) {
+        for e in s.edges(from).filter(|&e| essential.get(e)) {
             let to = order[s.edge_to[e] as usize];
-            if to != NONE && essential.holds(s, from, e) {
-                pred_start[to as usize + 1] += 1;
+            if to != NONE {
+                add(to, from_order);
             }
         }
+        if from == ROOT {
+            for &o in &orphans {
+                add(order[o as usize], root);
+            }
+        }
+    };
+    for from in 0..n {
+        preds_of(from, &mut |to, _| pred_start[to as usize + 1] += 1);
     }
     for i in 0..reached {
         pred_start[i + 1] += pred_start[i];
@@ -83,22 +209,15 @@ pub fn compute(s: &Snapshot) -> Dominators {
     let mut fill = pred_start.clone();
     let mut preds = vec![0u32; pred_start[reached] as usize];
     for from in 0..n {
-        let from_order = order[from];
-        if from_order == NONE {
-            continue;
-        }
-        for e in s.edges(from) {
-            let to = order[s.edge_to[e] as usize];
-            if to != NONE && essential.holds(s, from, e) {
-                preds[fill[to as usize] as usize] = from_order;
-                fill[to as usize] += 1;
-            }
-        }
+        preds_of(from, &mut |to, from_order| {
+            preds[fill[to as usize] as usize] = from_order;
+            fill[to as usize] += 1;
+        });
     }
     drop(fill);
+    drop(essential);
 
-    // Cooper-Harvey-Kennedy: the root has the highest post-order index.
-    let root = (reached - 1) as u32;
+    // Cooper-Harvey-Kennedy.
     let mut doms = vec![NONE; reached];
     doms[root as usize] = root;
     let mut changed = true;
@@ -134,7 +253,7 @@ pub fn compute(s: &Snapshot) -> Dominators {
         };
     }
     // Retained sizes: children come before their dominator in post-order;
-    // unreached nodes only retain themselves and count towards the root.
+    // nodes left unreached only retain themselves, towards the root.
     let mut retained: Vec<u64> = s.self_size.clone();
     for &node in &by_order[..reached - 1] {
         let d = idom[node as usize] as usize;
@@ -161,15 +280,29 @@ fn intersect(doms: &[u32], mut a: u32, mut b: u32) -> u32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::super::snapshot::{parse, Parsed, Want};
     use super::*;
 
-    /// A node: (type, name, self_size, edges as (type, name, to)).
-    pub type Node<'a> = (&'a str, &'a str, u64, &'a [(&'a str, u32, usize)]);
+    /// A node: (type, name, self_size, edges as (type, name or index, to)).
+    pub type Node<'a> = (&'a str, &'a str, u64, &'a [(&'a str, &'a str, usize)]);
 
+    /// A snapshot of these nodes, the first the root.
     pub fn snapshot(nodes: &[Node]) -> Snapshot {
-        let node_types = ["hidden", "array", "string", "object", "synthetic"];
+        let node_types = [
+            "hidden",
+            "array",
+            "string",
+            "object",
+            "code",
+            "closure",
+            "regexp",
+            "number",
+            "native",
+            "synthetic",
+            "concatenated string",
+            "sliced string",
+        ];
         let edge_types = [
             "context", "element", "property", "internal", "hidden", "shortcut", "weak",
         ];
@@ -185,9 +318,13 @@ mod tests {
             let t = node_types.iter().position(|x| x == t).unwrap();
             nv.extend([t, intern(name), i * 2 + 1, *size as usize, edges.len()]);
             for (et, en, to) in edges.iter() {
+                let name = match *et {
+                    "element" | "hidden" => en.parse().unwrap(),
+                    _ => intern(en),
+                };
                 ev.extend([
                     edge_types.iter().position(|x| x == et).unwrap(),
-                    *en as usize,
+                    name,
                     to * 5,
                 ]);
             }
@@ -209,15 +346,15 @@ mod tests {
     fn a_diamond_is_dominated_by_its_top_and_weak_edges_do_not_retain() {
         // root -> a -> {b, c} -> d; root -weak-> e; a -weak-> e
         let s = snapshot(&[
-            ("synthetic", "", 0, &[("element", 1, 1), ("weak", 2, 5)]),
+            ("synthetic", "", 0, &[("element", "1", 1), ("weak", "w", 5)]),
             (
                 "object",
                 "A",
                 10,
-                &[("property", 0, 2), ("property", 0, 3), ("weak", 0, 5)],
+                &[("property", "b", 2), ("property", "c", 3), ("weak", "e", 5)],
             ),
-            ("object", "B", 20, &[("property", 0, 4)]),
-            ("object", "C", 30, &[("property", 0, 4)]),
+            ("object", "B", 20, &[("property", "d", 4)]),
+            ("object", "C", 30, &[("property", "d", 4)]),
             ("object", "D", 40, &[]),
             ("object", "E", 50, &[]),
         ]);
@@ -229,5 +366,73 @@ mod tests {
             d.retained[0], 150,
             "the weakly held E counts only towards the root"
         );
+    }
+
+    #[test]
+    fn internal_roots_do_not_share_what_the_page_holds() {
+        // root =shortcut=> global -> map -> entry; root -> (Stack roots) -> entry:
+        // the stack's edge into the page does not count, the global holds it.
+        // A pair held only weakly (F <-> G): each hangs off the root.
+        let s = snapshot(&[
+            (
+                "synthetic",
+                "",
+                0,
+                &[
+                    ("shortcut", "1", 1),
+                    ("element", "2", 4),
+                    ("weak", "f", 5),
+                    ("weak", "h", 7),
+                ],
+            ),
+            ("object", "global", 8, &[("property", "cache", 2)]),
+            ("object", "Map", 16, &[("internal", "table", 3)]),
+            ("object", "Entry", 32, &[]),
+            ("synthetic", "(Stack roots)", 0, &[("element", "0", 3)]),
+            ("object", "F", 4, &[("property", "g", 6)]),
+            ("object", "G", 2, &[("property", "f", 5)]),
+            // Held only weakly (by the root), holding I: I is under H.
+            ("object", "H", 1, &[("property", "i", 8)]),
+            ("object", "I", 16, &[]),
+        ]);
+        let d = compute(&s);
+        assert_eq!(d.idom[3], 2, "the map, not the root, dominates the entry");
+        assert_eq!(d.retained[1], 56);
+        assert_eq!(
+            (d.idom[5], d.idom[6]),
+            (0, 0),
+            "a cycle held only weakly: each off the root"
+        );
+        assert_eq!((d.idom[7], d.idom[8]), (0, 7));
+        assert_eq!(d.retained[7], 17);
+        assert_eq!(d.retained[0], 79);
+    }
+
+    #[test]
+    fn weak_map_table_edges_are_recognised() {
+        assert_eq!(
+            weak_map_table(
+                "3 / part of key (Object @41) -> value (Array @43) pair in WeakMap (table @39)"
+            ),
+            Some(39)
+        );
+        assert_eq!(
+            weak_map_table(
+                "3 / part of key (a) -> value (b) @2) -> value (c @4) pair in WeakMap (table @39)"
+            ),
+            Some(39),
+            "a name with the separator inside"
+        );
+        assert_eq!(
+            weak_map_table(
+                "3 / part of key (Object @41) -> value (Array) pair in WeakMap (table @39)"
+            ),
+            None
+        );
+        assert_eq!(
+            weak_map_table("x / part of key (O @1) -> value (A @2) pair in WeakMap (table @3)"),
+            None
+        );
+        assert_eq!(weak_map_table("map"), None);
     }
 }

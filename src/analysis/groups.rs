@@ -1,9 +1,9 @@
-//! Grouping objects by constructor, with DevTools' rule for a group's
-//! retained size: an object counts only if no object of the same group
-//! dominates it (otherwise its size would be counted twice).
+//! Grouping objects by class, as DevTools' Summary view does: every node
+//! with a self size counts, and a group's retained size counts an object
+//! only if no object of the same class dominates it (otherwise its size
+//! would be counted twice).
 
-use std::collections::HashMap;
-
+use super::classes::Classes;
 use super::dominators::{Dominators, ROOT};
 use super::snapshot::Snapshot;
 
@@ -13,13 +13,14 @@ pub struct Group {
     pub count: u64,
     pub self_size: u64,
     pub retained_size: u64,
-    /// Which group this is (see `key`).
-    pub key: u64,
+    /// Which class this is (see `Classes`).
+    pub class: u32,
 }
 
-/// Node types that make a group: what an app allocates. V8's internal arrays,
-/// code, shapes and synthetic nodes are left out, as DevTools' summary does
-/// with most of them: they would outrank the objects that hold them.
+/// Node types an application allocates, which `diff` lists: V8's own code,
+/// shapes, internal arrays, hidden and synthetic nodes and heap numbers
+/// would outrank the objects that leak (JIT code compiled between two
+/// snapshots is "new" too).
 pub fn is_user_object(s: &Snapshot, node: usize) -> bool {
     matches!(
         s.node_type_name(node),
@@ -33,18 +34,14 @@ pub fn is_user_object(s: &Snapshot, node: usize) -> bool {
     )
 }
 
-/// The key of a node's group: its name string for objects, its type otherwise.
-pub fn key(s: &Snapshot, node: usize) -> u64 {
-    match s.node_type_name(node) {
-        "object" | "native" => s.node_name[node] as u64,
-        "string" | "concatenated string" | "sliced string" => KEY_STRING,
-        _ => (1 << 40) + s.node_type[node] as u64,
-    }
-}
-const KEY_STRING: u64 = u64::MAX;
-
-/// Groups the nodes for which `member` holds, largest retained size first.
-pub fn group(s: &Snapshot, d: &Dominators, member: impl Fn(usize) -> bool) -> Vec<Group> {
+/// Groups the nodes for which `member` holds, largest retained size first
+/// (then largest self size, then by name).
+pub fn group(
+    s: &Snapshot,
+    d: &Dominators,
+    c: &Classes,
+    member: impl Fn(usize) -> bool,
+) -> Vec<Group> {
     let n = s.node_count();
     // Dominator-tree children, to walk it from the root.
     let mut first = vec![0u32; n + 1];
@@ -63,45 +60,46 @@ pub fn group(s: &Snapshot, d: &Dominators, member: impl Fn(usize) -> bool) -> Ve
     }
     drop(fill);
 
-    let mut groups: HashMap<u64, Group> = HashMap::new();
-    // How many members of each group are on the current dominator-tree path.
-    let mut open: HashMap<u64, u32> = HashMap::new();
+    let mut groups: Vec<Option<Group>> = vec![None; c.names.len()];
+    // How many members of each class are on the current dominator-tree path.
+    let mut open = vec![0u32; c.names.len()];
     // (node, entering?) pairs: an explicit stack, heaps are deep.
     let mut stack = vec![(ROOT as u32, true)];
     while let Some((node, entering)) = stack.pop() {
         let node = node as usize;
-        let counted = node != ROOT && member(node) && is_user_object(s, node);
-        let k = if counted { key(s, node) } else { 0 };
+        let counted = s.self_size[node] > 0 && member(node);
+        let k = c.of[node];
         if !entering {
             if counted {
-                *open.get_mut(&k).expect("entered before") -= 1;
+                open[k as usize] -= 1;
             }
             continue;
         }
         if counted {
-            let g = groups.entry(k).or_insert_with(|| Group {
-                name: s.class_name(node),
-                key: k,
+            let g = groups[k as usize].get_or_insert_with(|| Group {
+                name: c.names[k as usize].clone(),
+                class: k,
                 ..Group::default()
             });
             g.count += 1;
             g.self_size += s.self_size[node];
-            let depth = open.entry(k).or_insert(0);
-            if *depth == 0 {
+            if open[k as usize] == 0 {
                 g.retained_size += d.retained[node];
             }
-            *depth += 1;
+            open[k as usize] += 1;
         }
         stack.push((node as u32, false));
         for &c in &children[first[node] as usize..first[node + 1] as usize] {
             stack.push((c, true));
         }
     }
-    let mut groups: Vec<Group> = groups.into_values().collect();
+    let mut groups: Vec<Group> = groups.into_iter().flatten().collect();
     groups.sort_by(|a, b| {
         b.retained_size
             .cmp(&a.retained_size)
+            .then(b.self_size.cmp(&a.self_size))
             .then(a.name.cmp(&b.name))
+            .then(a.class.cmp(&b.class))
     });
     groups
 }

@@ -3,10 +3,12 @@
 //! that s1 did not have and s3 still holds). Reads files only; knows nothing
 //! of capture.
 
+mod classes;
 mod dominators;
 mod groups;
 mod json;
 mod order;
+mod owned;
 mod paths;
 mod progress;
 mod snapshot;
@@ -19,6 +21,7 @@ pub use groups::Group;
 pub use progress::Progress;
 
 /// Totals and the top constructors of one snapshot.
+/// Sizes, classes and retained sizes are DevTools' (see `model`).
 pub struct Summary {
     pub nodes: u64,
     pub edges: u64,
@@ -29,10 +32,13 @@ pub struct Summary {
     pub by_retained_size: Vec<Group>,
 }
 
-/// Objects allocated between s1 and s2 and still alive in s3, by constructor.
+/// Objects allocated between s1 and s2 and still alive in s3, by class:
+/// DevTools' rows for them (its Summary of s3 restricted to these objects),
+/// of the node types an application allocates (`groups::is_user_object`).
 pub struct Diff {
     pub nodes: [u64; 3],
-    /// Leaked objects (user objects only) in s3.
+    /// Leaked objects in s3: the groups' objects (of the types an
+    /// application allocates, with a self size).
     pub leaked: u64,
     pub groups: Vec<LeakGroup>,
 }
@@ -45,13 +51,17 @@ pub struct LeakGroup {
 
 pub fn summary(file: &Path, top: usize, progress: &Progress) -> Result<Summary, AnalysisError> {
     progress.phase("reading");
-    let s = snapshot::read(file, progress).map_err(|e| e.in_file(file))?;
-    progress.phase("dominators");
-    let d = dominators::compute(&s);
-    let all = groups::group(&s, &d, |_| true);
+    let mut s = snapshot::read(file, progress).map_err(|e| e.in_file(file))?;
+    let (d, c) = model(&mut s, progress);
+    let all = groups::group(&s, &d, &c, |_| true);
     let top_by = |key: fn(&Group) -> u64| {
         let mut g = all.clone();
-        g.sort_by(|a, b| key(b).cmp(&key(a)).then(a.name.cmp(&b.name)));
+        g.sort_by(|a, b| {
+            key(b)
+                .cmp(&key(a))
+                .then(a.name.cmp(&b.name))
+                .then(a.class.cmp(&b.class))
+        });
         g.truncate(top);
         g
     };
@@ -67,6 +77,21 @@ pub fn summary(file: &Path, top: usize, progress: &Progress) -> Result<Summary, 
     Ok(summary)
 }
 
+/// What DevTools makes of a snapshot before its Summary view: internal
+/// arrays' sizes moved to their owners (`owned`), dominators over the
+/// edges that count (`dominators`), class names (`classes`).
+fn model(
+    s: &mut snapshot::Snapshot,
+    progress: &Progress,
+) -> (dominators::Dominators, classes::Classes) {
+    owned::transfer(s);
+    progress.phase("dominators");
+    let d = dominators::compute(s);
+    progress.phase("classes");
+    let c = classes::compute(s);
+    (d, c)
+}
+
 pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, AnalysisError> {
     // s1 and s2 (ids only) are read on a second thread while s3 is parsed.
     progress.phase("reading s1, s2, s3");
@@ -80,7 +105,8 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
         (ids.join().expect("the id reader does not panic"), s3)
     });
     let (ids1, ids2) = ids?;
-    let s3 = s3?;
+    let mut s3 = s3?;
+    owned::transfer(&mut s3);
     progress.phase("dominators");
     // Whether s3 can follow s2 is counted in the pass that marks the leaked
     // objects; the other checks run while the dominators are computed.
@@ -105,29 +131,30 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
             .collect();
         let s3_fits = tally.verdict(("s2", files[1]), ("s3", files[2]));
         let d = dominators::compute(&s3);
+        let c = classes::compute(&s3);
         let others = others.join().expect("the checks do not panic");
-        (others.and(s3_fits), leaked, d)
+        (others.and(s3_fits), leaked, (d, c))
     });
     fit?;
-    let leaked = |n: usize| leaked[n];
-    let mut all = groups::group(&s3, &d, leaked);
+    let (d, c) = d;
+    let leaked = |n: usize| leaked[n] && groups::is_user_object(&s3, n);
+    let mut all = groups::group(&s3, &d, &c, leaked);
+    let count = all.iter().map(|g| g.count).sum();
     all.truncate(top);
     progress.phase("retainer paths");
     let retainers = paths::Retainers::new(&s3);
-    let typical = typical_members(&s3, &d, &retainers, &all, leaked);
+    let typical = typical_members(&s3, &d, &c, &retainers, &all, leaked);
     let groups = all
         .into_iter()
         .zip(typical)
         .map(|(group, member)| LeakGroup {
-            path: member.and_then(|m| retainers.path(&s3, m)),
+            path: member.and_then(|m| retainers.path(&s3, &c, m)),
             group,
         })
         .collect();
     let diff = Diff {
         nodes: [ids1.len() as u64, ids2.len() as u64, s3.node_count() as u64],
-        leaked: (0..s3.node_count())
-            .filter(|&n| leaked(n) && groups::is_user_object(&s3, n))
-            .count() as u64,
+        leaked: count,
         groups,
     };
     progress.done();
@@ -140,18 +167,23 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
 fn typical_members(
     s: &snapshot::Snapshot,
     d: &dominators::Dominators,
+    c: &classes::Classes,
     retainers: &paths::Retainers,
     groups: &[Group],
     member: impl Fn(usize) -> bool,
 ) -> Vec<Option<usize>> {
-    let index: HashMap<u64, usize> = groups.iter().enumerate().map(|(i, g)| (g.key, i)).collect();
+    let index: HashMap<u32, usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.class, i))
+        .collect();
     // (group, retainer) -> (members held, largest member)
     let mut tally: HashMap<(usize, usize), (u64, usize)> = HashMap::new();
     for n in 0..s.node_count() {
-        if !member(n) || !groups::is_user_object(s, n) {
+        if !member(n) || s.self_size[n] == 0 {
             continue;
         }
-        let Some(&g) = index.get(&groups::key(s, n)) else {
+        let Some(&g) = index.get(&c.of[n]) else {
             continue;
         };
         let Some(parent) = retainers.parent(n) else {

@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 
+use super::classes::Classes;
 use super::dominators::{Essential, ROOT};
 use super::snapshot::Snapshot;
 
@@ -61,10 +62,11 @@ impl Retainers {
     }
 
     /// The path from the root to `node` as readable steps, e.g. `global`,
-    /// `requestLogs (Array)`, `[2681] (RequestLog)`; internal roots by name
+    /// `requestLogs (Array)`, `[2681] (RequestLog)` (each node by its class,
+    /// as the summary names it); internal roots by name
     /// (`(GC roots)`, `(Global handles)`). `None` when only weak references
     /// reach it.
-    pub fn path(&self, s: &Snapshot, node: usize) -> Option<Vec<String>> {
+    pub fn path(&self, s: &Snapshot, c: &Classes, node: usize) -> Option<Vec<String>> {
         let mut hops = Vec::new();
         let mut at = node;
         while at != ROOT {
@@ -81,7 +83,7 @@ impl Retainers {
                 .enumerate()
                 .map(|(i, &e)| {
                     let to = s.edge_to[e] as usize;
-                    let class = s.class_name(to);
+                    let class = c.names[c.of[to] as usize].as_str();
                     // The root's edges and synthetic nodes: by the node's own name.
                     if i == 0 || s.node_type_name(to) == "synthetic" {
                         return display_name(s, to, class);
@@ -96,10 +98,10 @@ impl Retainers {
     }
 }
 
-fn display_name(s: &Snapshot, node: usize, class: String) -> String {
+fn display_name(s: &Snapshot, node: usize, class: &str) -> String {
     let name = s.string(s.node_name[node]);
-    match name.is_empty() || name == class {
-        true => class,
+    match name.is_empty() {
+        true => class.to_string(),
         false => name.to_string(),
     }
 }

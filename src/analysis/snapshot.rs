@@ -23,6 +23,11 @@ pub struct Snapshot {
     pub node_name: Vec<u32>,
     pub node_id: Vec<u32>,
     pub self_size: Vec<u64>,
+    /// The `detachedness` field (0 unknown, 1 attached, 2 detached) while
+    /// reading; then empty (see `propagate_detachedness`).
+    detachedness: Vec<u8>,
+    /// Native nodes DevTools names `Detached <name>`.
+    detached: Bits,
     /// Node `n`'s edges are `first_edge[n]..first_edge[n + 1]`.
     pub first_edge: Vec<u32>,
     /// Per edge.
@@ -31,6 +36,10 @@ pub struct Snapshot {
     pub edge_name: Vec<u32>,
     /// The target's node ordinal.
     pub edge_to: Vec<u32>,
+    /// Where the constructors of objects (node type `object`) were defined:
+    /// (node, [script id, line, column]), by node; from the `locations`
+    /// section, raw until the whole file is read (see `keep_object_locations`).
+    locations: Vec<(u32, [u32; 3])>,
     /// The strings up to the highest index a node or edge names (the rest
     /// are counted, not kept), each cut at `MAX_STRING` bytes.
     strings: Vec<u8>,
@@ -127,6 +136,8 @@ struct Meta {
     node_id: usize,
     self_size: usize,
     edge_count: usize,
+    /// Where `detachedness` is, if the nodes have it.
+    detachedness: Option<usize>,
     edge_type: usize,
     edge_name: usize,
     edge_to: usize,
@@ -134,6 +145,9 @@ struct Meta {
     edge_types: Vec<String>,
     node_count: u64,
     edge_count_total: u64,
+    /// `snapshot.meta.location_fields`: how many, and where `object_index`,
+    /// `script_id`, `line` and `column` are (none: locations are not read).
+    location_fields: Option<(usize, [usize; 4])>,
 }
 
 impl Meta {
@@ -141,6 +155,59 @@ impl Meta {
     /// name can have a higher index than this (the first, 0, is a dummy).
     fn string_bound(&self) -> u64 {
         1 + self.node_count + self.edge_count_total
+    }
+}
+
+const ATTACHED: u8 = 1;
+const DETACHED: u8 = 2;
+
+/// `Snapshot::propagate_detachedness`'s walk.
+struct DomWalk {
+    state: Vec<u8>,
+    visited: Bits,
+    detached: Bits,
+    /// Attached, then detached nodes to go on from.
+    work: [Vec<u32>; 2],
+}
+
+impl DomWalk {
+    /// Gives a native node its state, once.
+    fn visit(&mut self, node: usize, to: u8, native: bool) {
+        if self.visited.get(node) {
+            return;
+        }
+        self.visited.set(node);
+        if !native {
+            return; // the state does not pass through JavaScript objects
+        }
+        self.state[node] = to;
+        match to {
+            ATTACHED => self.work[0].push(node as u32),
+            DETACHED => {
+                self.detached.set(node);
+                self.work[1].push(node as u32);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One bit per item.
+pub struct Bits(Vec<u64>);
+
+impl Bits {
+    pub fn new(len: usize) -> Self {
+        Bits(vec![0; len.div_ceil(64)])
+    }
+
+    #[inline]
+    pub fn get(&self, i: usize) -> bool {
+        self.0[i >> 6] >> (i & 63) & 1 == 1
+    }
+
+    #[inline]
+    pub fn set(&mut self, i: usize) {
+        self.0[i >> 6] |= 1 << (i & 63);
     }
 }
 
@@ -258,6 +325,9 @@ pub fn parse<R: BufRead>(r: R, want: Want, size: Option<u64>) -> Result<Parsed, 
                 read_edges(&mut l, m, left, &mut s)?;
                 seen_edges = true;
             }
+            "locations" if want == Want::Graph => {
+                read_locations(&mut l, need_meta("locations")?, &mut s)?;
+            }
             "strings" if want == Want::Graph => {
                 let m = need_meta("strings")?;
                 // Before the names are known, keep as many as could be named.
@@ -300,6 +370,8 @@ pub fn parse<R: BufRead>(r: R, want: Want, size: Option<u64>) -> Result<Parsed, 
     }
     s.end = l.offset();
     s.check()?;
+    s.keep_object_locations(meta.node_fields);
+    s.propagate_detachedness();
     Ok(Parsed::Graph(Box::new(s)))
 }
 
@@ -358,6 +430,7 @@ impl Meta {
             node_type: at_field(&node_fields, "type", "node_fields")?,
             node_name: at_field(&node_fields, "name", "node_fields")?,
             node_id: at_field(&node_fields, "id", "node_fields")?,
+            detachedness: node_fields.iter().position(|f| f == "detachedness"),
             self_size: at_field(&node_fields, "self_size", "node_fields")?,
             edge_count: at_field(&node_fields, "edge_count", "node_fields")?,
             edge_type: at_field(&edge_fields, "type", "edge_fields")?,
@@ -367,6 +440,16 @@ impl Meta {
             edge_types: types("edge_types")?,
             node_count: count("node_count")?,
             edge_count_total: count("edge_count")?,
+            location_fields: names("location_fields").ok().and_then(|fields| {
+                let at = |name: &str| fields.iter().position(|f| f == name);
+                let positions = [
+                    at("object_index")?,
+                    at("script_id")?,
+                    at("line")?,
+                    at("column")?,
+                ];
+                Some((fields.len(), positions))
+            }),
         })
     }
 }
@@ -536,6 +619,10 @@ fn read_nodes<R: BufRead>(
             if want == Want::Graph {
                 put(&mut s.self_size, v, n)?;
             }
+        } else if Some(f) == m.detachedness {
+            if want == Want::Graph {
+                put(&mut s.detachedness, (v & 3) as u8, n)?;
+            }
         } else if f == m.edge_count {
             edges += v;
             if edges > m.edge_count_total {
@@ -625,6 +712,40 @@ fn read_edges<R: BufRead>(
     records.all_read(l.offset())
 }
 
+/// Reads `locations` (records of `location_fields`; a file without them has
+/// none). Kept as (node index, script, line, column) until the nodes are known.
+fn read_locations<R: BufRead>(
+    l: &mut Lexer<R>,
+    m: &Meta,
+    s: &mut Snapshot,
+) -> Result<(), AnalysisError> {
+    let Some((fields, [node, script, line, column])) = m.location_fields else {
+        return l.skip();
+    };
+    let mut record = [0u32; 4];
+    let mut field = 0;
+    l.uints(|v, _| {
+        let v = u32_of(v, "a location value")?;
+        let slot = [node, script, line, column]
+            .iter()
+            .position(|&f| f == field);
+        if let Some(slot) = slot {
+            record[slot] = v;
+        }
+        field += 1;
+        if field == fields {
+            field = 0;
+            put(
+                &mut s.locations,
+                (record[0], [record[1], record[2], record[3]]),
+                usize::MAX,
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
 /// Keeps the first `keep` strings (the rest no node or edge names).
 fn read_strings<R: BufRead>(
     l: &mut Lexer<R>,
@@ -661,10 +782,13 @@ impl Snapshot {
             node_name: Vec::new(),
             node_id: Vec::new(),
             self_size: Vec::new(),
+            detachedness: Vec::new(),
+            detached: Bits::new(0),
             first_edge: Vec::new(),
             edge_type: Vec::new(),
             edge_name: Vec::new(),
             edge_to: Vec::new(),
+            locations: Vec::new(),
             strings: Vec::new(),
             string_ends: Vec::new(),
             string_count: 0,
@@ -694,6 +818,82 @@ impl Snapshot {
         Ok(())
     }
 
+    /// Turns the raw locations into node ordinals and keeps those of
+    /// objects (only they are grouped by location); a node listed twice
+    /// keeps its last location, as in DevTools' location map.
+    fn keep_object_locations(&mut self, node_fields: usize) {
+        let object = self.node_types.iter().position(|t| t == "object");
+        let (n, types) = (self.node_count(), &self.node_type);
+        let mut kept: Vec<(u32, [u32; 3])> = std::mem::take(&mut self.locations)
+            .into_iter()
+            .filter_map(|(index, at)| {
+                let node = index as usize / node_fields;
+                let is_object = (index as usize).is_multiple_of(node_fields)
+                    && node < n
+                    && Some(types[node] as usize) == object;
+                is_object.then_some((node as u32, at))
+            })
+            .collect();
+        kept.reverse();
+        kept.sort_by_key(|&(node, _)| node); // stable: the last listed comes first
+        kept.dedup_by_key(|&mut (node, _)| node);
+        self.locations = kept;
+    }
+
+    /// DevTools' `propagateDOMState`: native nodes reached from an attached
+    /// one are attached, the rest reached from a detached one detached (not
+    /// through JavaScript objects, nor hidden or weak edges); detached ones
+    /// are named `Detached <name>`.
+    fn propagate_detachedness(&mut self) {
+        let n = self.node_count();
+        if self.detachedness.len() != n {
+            return; // no such field
+        }
+        let native = self.node_types.iter().position(|t| t == "native");
+        let mut w = DomWalk {
+            state: std::mem::take(&mut self.detachedness),
+            visited: Bits::new(n),
+            detached: Bits::new(n),
+            work: [Vec::new(), Vec::new()],
+        };
+        let is_native = |node: usize| Some(self.node_type[node] as usize) == native;
+        for node in 0..n {
+            if w.state[node] != 0 {
+                w.visit(node, w.state[node], is_native(node));
+            }
+        }
+        let (hidden, weak) = (self.edge_type_index("hidden"), self.edge_type_index("weak"));
+        for (list, to) in [(0, ATTACHED), (1, DETACHED)] {
+            while let Some(node) = w.work[list].pop() {
+                if to == DETACHED && w.state[node as usize] == ATTACHED {
+                    continue;
+                }
+                for e in self.edges(node as usize) {
+                    let t = Some(self.edge_type[e]);
+                    if t != hidden && t != weak {
+                        let child = self.edge_to[e] as usize;
+                        w.visit(child, to, is_native(child));
+                    }
+                }
+            }
+        }
+        self.detached = w.detached;
+    }
+
+    /// Whether DevTools names this native node `Detached <name>`.
+    pub fn is_detached(&self, node: usize) -> bool {
+        node < self.detached.0.len() * 64 && self.detached.get(node)
+    }
+
+    /// Where the constructor of object `node` was defined: script id, line, column.
+    pub fn location(&self, node: usize) -> Option<[u32; 3]> {
+        let i = self
+            .locations
+            .binary_search_by_key(&(node as u32), |&(n, _)| n)
+            .ok()?;
+        Some(self.locations[i].1)
+    }
+
     pub fn node_count(&self) -> usize {
         self.node_type.len()
     }
@@ -716,14 +916,27 @@ impl Snapshot {
     }
 
     pub fn string(&self, i: u32) -> &str {
+        std::str::from_utf8(self.bytes(i)).unwrap_or("\u{fffd}")
+    }
+
+    /// String `i`'s bytes, undecoded.
+    fn bytes(&self, i: u32) -> &[u8] {
         let i = i as usize;
-        let (Some(&end), start) = (
-            self.string_ends.get(i),
-            if i == 0 { 0 } else { self.string_ends[i - 1] },
-        ) else {
-            return "";
+        let Some(&end) = self.string_ends.get(i) else {
+            return b"";
         };
-        std::str::from_utf8(&self.strings[start as usize..end as usize]).unwrap_or("\u{fffd}")
+        let start = if i == 0 { 0 } else { self.string_ends[i - 1] };
+        &self.strings[start as usize..end as usize]
+    }
+
+    /// Whether string `i` is `text` (without decoding it).
+    pub fn name_is(&self, i: u32, text: &str) -> bool {
+        self.bytes(i) == text.as_bytes()
+    }
+
+    /// Whether string `i` starts with an ASCII digit (without decoding it).
+    pub fn name_starts_with_digit(&self, i: u32) -> bool {
+        self.bytes(i).first().is_some_and(u8::is_ascii_digit)
     }
 
     pub fn edges(&self, node: usize) -> std::ops::Range<usize> {
@@ -736,20 +949,24 @@ impl Snapshot {
             .map_or("?", String::as_str)
     }
 
+    /// The number of edge type `name`, if the snapshot has it.
+    pub fn edge_type_index(&self, name: &str) -> Option<u8> {
+        self.edge_types
+            .iter()
+            .position(|t| t == name)
+            .map(|i| i as u8)
+    }
+
+    /// DevTools' root of DOM trees, which it counts with the user roots.
+    pub fn is_dom_trees_root(&self, node: usize) -> bool {
+        self.node_type_name(node) == "synthetic"
+            && self.string(self.node_name[node]) == "(Document DOM trees)"
+    }
+
     pub fn edge_type_name(&self, edge: usize) -> &str {
         self.edge_types
             .get(self.edge_type[edge] as usize)
             .map_or("?", String::as_str)
-    }
-
-    /// The constructor a node is grouped under: its name for objects and
-    /// native objects, `(type)` for the rest (`(string)`, `(closure)`, ...).
-    pub fn class_name(&self, node: usize) -> String {
-        match self.node_type_name(node) {
-            "object" | "native" => self.string(self.node_name[node]).to_string(),
-            "concatenated string" | "sliced string" => "(string)".to_string(),
-            t => format!("({t})"),
-        }
     }
 }
 
@@ -776,7 +993,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.node_id, [1, 3]);
         assert_eq!(s.self_size, [0, 48]);
-        assert_eq!(s.class_name(1), "Thing");
+        assert_eq!(s.string(s.node_name[1]), "Thing");
         assert_eq!((s.edges(0), s.edge_to[0]), (0..1, 1));
     }
 
@@ -904,20 +1121,46 @@ mod tests {
         assert_eq!(s.string_ends.len(), 2, "strings no node names are not kept");
     }
 
-    /// A small snapshot shaped like V8's: a root, objects, edges of each kind.
+    /// A small snapshot shaped like V8's: a root, nodes and edges of each
+    /// kind, the names DevTools treats apart, detachedness, locations.
     fn sample(rng: &mut Rng) -> String {
         let n = 2 + rng.below(30);
         let mut nodes = Vec::new();
         let mut edges = Vec::new();
         for i in 0..n {
-            let out = rng.below(4);
-            nodes.extend([(i > 0) as u64, rng.below(3), 1 + 2 * i, rng.below(100), out]);
+            let out = rng.below(5);
+            let ty = if i == 0 { 0 } else { rng.below(7) };
+            // Names below n + 1: within the strings V8 could have numbered.
+            nodes.extend([
+                ty,
+                rng.below(8).min(n),
+                1 + 2 * i,
+                rng.below(100),
+                out,
+                rng.below(4),
+            ]);
             for _ in 0..out {
-                edges.extend([rng.below(2), rng.below(3), 5 * rng.below(n)]);
+                let ty = rng.below(6);
+                let name = if ty == 0 || ty == 5 {
+                    rng.below(50)
+                } else {
+                    rng.below(8).min(n)
+                };
+                edges.extend([ty, name, 6 * rng.below(n)]);
             }
         }
+        let locations: Vec<u64> = (0..rng.below(4))
+            .flat_map(|_| {
+                [
+                    6 * rng.below(n) + rng.below(2),
+                    rng.below(3),
+                    rng.below(9),
+                    rng.below(9),
+                ]
+            })
+            .collect();
         format!(
-            r#"{HEAD}"node_count":{n},"edge_count":{}}},"nodes":{nodes:?},"edges":{edges:?},"trace_tree":[],"strings":["","a\u00e9","b\"","c"]}}"#,
+            r#"{{"snapshot":{{"meta":{{"node_fields":["type","name","id","self_size","edge_count","detachedness"],"node_types":[["synthetic","object","array","hidden","native","closure","code"]],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["element","property","weak","shortcut","internal","hidden"]],"location_fields":["object_index","script_id","line","column"]}},"node_count":{n},"edge_count":{}}},"nodes":{nodes:?},"edges":{edges:?},"trace_tree":[],"locations":{locations:?},"strings":["","a\u00e9","Object","__proto__","system / ExternalStringData","(Document DOM trees)","1 / part of key (a @3) -> value (b @5) pair in WeakMap (table @3)","<div id=x>"]}}"#,
             edges.len() / 3
         )
     }
@@ -994,13 +1237,18 @@ mod tests {
             match result {
                 Ok(Parsed::Graph(s)) => {
                     ok += 1;
-                    assert!(s.node_type.capacity() <= 31 && s.edge_to.capacity() <= 31 * 3);
+                    let mut s = *s;
+                    assert!(s.node_type.capacity() <= 31 && s.edge_to.capacity() <= 31 * 4);
                     assert_eq!(s.first_edge.len(), s.node_count() + 1);
                     assert_eq!(*s.first_edge.last().unwrap() as usize, s.edge_count());
                     assert!(s.edge_to.iter().all(|&t| (t as usize) < s.node_count()));
-                    for n in 0..s.node_count() {
-                        s.class_name(n);
-                    }
+                    // The whole analysis runs on whatever graph was read.
+                    let total: u64 = s.self_size.iter().sum();
+                    super::super::owned::transfer(&mut s);
+                    let d = super::super::dominators::compute(&s);
+                    assert_eq!(d.retained[0], total, "every node is under the root");
+                    let c = super::super::classes::compute(&s);
+                    super::super::groups::group(&s, &d, &c, |_| true);
                 }
                 Ok(Parsed::Ids(_)) => unreachable!(),
                 Err(e) => {
