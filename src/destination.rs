@@ -78,14 +78,11 @@ pub fn temp_pid(name: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
-/// 64 unpredictable bits from the kernel; should getrandom fail, the clock
-/// and a counter still give a unique name (`O_EXCL` and the retry catch the rest).
+/// 64 unpredictable bits from the kernel; should that fail, the clock and a
+/// counter still give a unique name (`O_EXCL` and the retry catch the rest).
 fn random() -> u64 {
     let mut bytes = [0u8; 8];
-    // SAFETY: writes at most `bytes.len()` bytes into `bytes`. The raw system
-    // call: glibc's getrandom() is 2.25, above the 2.17 the addon is linked for.
-    let n = unsafe { libc::syscall(libc::SYS_getrandom, bytes.as_mut_ptr(), bytes.len(), 0) };
-    if n == bytes.len() as libc::c_long {
+    if crate::entropy::fill(&mut bytes) {
         return u64::from_ne_bytes(bytes);
     }
     static SEQ: AtomicU64 = AtomicU64::new(0);

@@ -15,6 +15,7 @@ mod config;
 mod destination;
 mod drain;
 mod engine;
+mod entropy;
 mod error;
 mod events;
 mod exit;

@@ -24,7 +24,12 @@ pub fn node_abi(env: &Env) -> Result<u32> {
 pub fn is_main_thread() -> bool {
     // SAFETY: plain system calls without arguments. gettid through syscall():
     // glibc's wrapper is 2.30, above the 2.17 the addon is linked for.
-    unsafe { libc::syscall(libc::SYS_gettid) == libc::getpid() as libc::c_long }
+    #[cfg(not(target_os = "macos"))]
+    let main = unsafe { libc::syscall(libc::SYS_gettid) == libc::getpid() as libc::c_long };
+    // SAFETY: no arguments; true on the thread that started the process.
+    #[cfg(target_os = "macos")]
+    let main = unsafe { libc::pthread_main_np() != 0 };
+    main
 }
 
 /// `process.emitWarning(warning, { type: 'LeakguardWarning', code })`: shown

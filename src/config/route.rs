@@ -252,12 +252,9 @@ fn check_path(path: &str) -> Result<(), String> {
 /// A fresh random hash, from the kernel's generator.
 fn generate_hash() -> LgResult<String> {
     let mut bytes = [0u8; GENERATED_HASH];
-    // SAFETY: getrandom writes at most `bytes.len()` bytes into `bytes` (the raw
-    // system call: glibc's wrapper is 2.25, above the addon's 2.17).
-    let n = unsafe { libc::syscall(libc::SYS_getrandom, bytes.as_mut_ptr(), bytes.len(), 0) };
-    if n != bytes.len() as libc::c_long {
+    if !crate::entropy::fill(&mut bytes) {
         return Err(LgError::capture(
-            "cannot generate the route's hash: getrandom failed; pass { hash } or set \
+            "cannot generate the route's hash: the kernel's random generator failed; pass { hash } or set \
              LEAKGUARD_ROUTE_HASH",
         ));
     }

@@ -16,6 +16,7 @@ const ACCEPTED: &[(&str, c_int)] = &[
     ("SIGVTALRM", libc::SIGVTALRM),
     ("SIGXCPU", libc::SIGXCPU),
     ("SIGXFSZ", libc::SIGXFSZ),
+    #[cfg(target_os = "linux")]
     ("SIGPWR", libc::SIGPWR),
 ];
 const REFUSED: &[(&str, &str)] = &[

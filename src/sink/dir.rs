@@ -40,6 +40,9 @@ impl Dir {
     pub fn create_new(&self, name: &CStr, mode: libc::mode_t) -> io::Result<File> {
         let flags =
             libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        // A variadic argument is promoted to unsigned int (mode_t is u16 on macOS).
+        #[allow(clippy::unnecessary_cast)]
+        let mode = mode as libc::c_uint;
         // SAFETY: a NUL-terminated name relative to our open directory.
         let fd = check(unsafe { libc::openat(self.raw(), name.as_ptr(), flags, mode) })?;
         Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
@@ -116,12 +119,18 @@ impl Dir {
         }
         let ours = unsafe { ours.assume_init() };
         fs::metadata(&self.path)
-            .is_ok_and(|there| there.dev() == ours.st_dev && there.ino() == ours.st_ino)
+            .is_ok_and(|there| there.dev() == dev(&ours) && there.ino() == ours.st_ino)
     }
 
     fn raw(&self) -> libc::c_int {
         self.fd.as_raw_fd()
     }
+}
+
+/// A stat's device number as std's `MetadataExt::dev()` gives it (st_dev is i32 on macOS).
+#[allow(clippy::unnecessary_cast)]
+fn dev(st: &libc::stat) -> u64 {
+    st.st_dev as u64
 }
 
 /// A path or name as a C string; a NUL byte inside is `EINVAL`.
