@@ -111,7 +111,7 @@ function platformNodes (platform, { log = console.log } = {}) {
   throw new Error(`no nodes for ${platform} on this host`)
 }
 
-module.exports = { ensureNodes, platformNodes, VERSIONS, MUSL_VERSIONS }
+module.exports = { ensureNodes, platformNodes, VERSIONS }
 
 if (require.main === module) {
   for (const p of process.argv.slice(2).length ? process.argv.slice(2) : ['linux-x64-gnu']) {
