@@ -25,12 +25,7 @@ pub struct Group {
 pub fn is_user_object(s: &Snapshot, node: usize) -> bool {
     matches!(
         s.node_type_name(node),
-        "object"
-            | "closure"
-            | "regexp"
-            | "string"
-            | "concatenated string"
-            | "sliced string"
+        "object" | "closure" | "regexp" | "string" | "concatenated string" | "sliced string"
     )
 }
 
