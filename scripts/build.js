@@ -36,6 +36,18 @@ function hostTriple () {
   return out.match(/^host: (.+)$/m)[1]
 }
 
+/**
+ * The standard library of each cross target, through rustup (a fresh
+ * toolchain has only the host's); rustup fetches only what is missing.
+ */
+function ensureTargets (triples, log) {
+  const installed = execFileSync('rustup', ['target', 'list', '--installed'], { encoding: 'utf8' }).split('\n')
+  const missing = triples.filter((t) => !installed.includes(t))
+  if (missing.length === 0) return
+  log(`leakguard: rustup target add ${missing.join(' ')}`)
+  execFileSync('rustup', ['target', 'add', ...missing], { stdio: 'inherit' })
+}
+
 /** Copies files, then renames: a new inode, so processes that have the old file mapped keep it. */
 function install (from, names, to) {
   for (const f of names) {
@@ -53,6 +65,7 @@ function buildEnv (platforms, log) {
   }
   const linux = platforms.filter((p) => LINUX[p])
   if (linux.length === 0) return env
+  ensureTargets(linux.map((p) => cargoTriple(LINUX[p])), log)
   env.PATH = `${ensureZig({ log })}${path.delimiter}${process.env.PATH}`
   for (const p of linux) {
     const key = envKey(cargoTriple(LINUX[p]))
