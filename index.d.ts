@@ -255,17 +255,49 @@ export interface HeadroomResult {
   objects?: number
 }
 
+/** One reference on a retainer path and the object it reaches. */
+export interface HopResult {
+  /**
+   * The reference as source code names it: `.requestLogs`, `[3]`,
+   * `sessionCache (variable in request, server.js:42)`,
+   * `.get('sess-42')`; the first hop names the root's child.
+   */
+  edge: string
+  /**
+   * `root`, `variable`, `property`, `element`, `map entry`, `set entry`,
+   * or V8's own edge type (`internal`, `hidden`, `shortcut`).
+   */
+  edgeType: string
+  /**
+   * The object's constructor as the summary names it; a named function
+   * as `name()`; a string as its first 40 characters, quoted.
+   */
+  node: string
+  /** The object's id: `@id` in DevTools' Memory panel. */
+  id: number
+  /** Bytes of the object itself. */
+  self: number
+  /** Bytes it keeps alive (what would be freed without it). */
+  retained: number
+}
+
 export interface LeakGroupResult {
   name: string
   count: number
   selfSize: number
   retainedSize: number
   /**
-   * How a typical member is held, from the roots, one step per element
+   * How a typical member is held, from the roots, one hop per reference
    * (the retainer holding most of the group, then its largest member);
    * `null` if only weak references reach the group.
    */
-  path?: Array<string>
+  path?: Array<HopResult>
+  /**
+   * V8-internal steps of that path left out because the hop they serve
+   * names them (a closure's Context in a variable, a Map's or Set's hash
+   * table in an entry): a path is this many steps shorter than DevTools'.
+   */
+  pathFolded: number
 }
 
 export interface NearHeapLimitOptions {

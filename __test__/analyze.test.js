@@ -11,6 +11,7 @@ const leakguard = require('..')
 const { PKG, nodeCommand, tmpDir, runChild } = require('./helpers')
 
 const CLI = path.join(PKG, 'bin', 'leakguard.js')
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /**
  * Runs `program` in a child: `step()` is one unit of load (a request, a
@@ -38,7 +39,7 @@ function snapshots (name, program, n = 2000, objectIds = 'keep') {
 }
 
 const CASES = [
-  ['a request log that grows per request (real HTTP)', 'RequestLog', /requestLogs \(Array\) → \[\d+\] \(RequestLog\)$/, `
+  ['a request log that grows per request (real HTTP)', 'RequestLog', /requestLogs \((variable in \S+, \S+:\d+|top-level variable, \S+)\) \(Array\) → \[\d+\] \(RequestLog\)$/, `
     const http = require('node:http')
     class RequestLog { constructor (req) { this.url = req.url; this.headers = { ...req.headers }; this.at = Date.now() } }
     const requestLogs = []
@@ -51,14 +52,14 @@ const CASES = [
         (res) => { res.resume(); res.on('end', resolve) }).on('error', reject))
     }
   `, 300],
-  ['an unbounded memoisation cache', 'PriceQuote', /cache \(Map\) → .*\(PriceQuote\)$/, `
+  ['an unbounded memoisation cache', 'PriceQuote', /cache \((variable in \w+, \S+:\d+|top-level variable, \S+)\) \(Map\) → \.get\('sku-\d+-[\d.]+'\) \(PriceQuote\)$/, `
     class PriceQuote { constructor (sku) { this.sku = sku; this.prices = [1, 2, 3].map((x) => x * sku.length) } }
     const cache = new Map()
     function quote (sku) { if (!cache.has(sku)) cache.set(sku, new PriceQuote(sku)); return cache.get(sku) }
     globalThis.pricing = { quote }
     async function step (i) { pricing.quote('sku-' + i + '-' + Math.random()) }
   `],
-  ['a listener added per request', 'Function', /bus \(EventEmitter\) → .*\(Function\)$/, `
+  ['a listener added per request', 'Function', /bus( \(variable in [^)]+\))? \(EventEmitter\) → .*\(onConfigChanged\(\)\)$/, `
     const { EventEmitter } = require('node:events')
     const bus = new EventEmitter()
     bus.setMaxListeners(0)
@@ -68,7 +69,7 @@ const CASES = [
       bus.on('config-changed', function onConfigChanged () { session.stale = true })
     }
   `],
-  ['closures pushed to a global array', 'Function', /^(?!\(GC roots\)).*\bretryQueue \(Array\) → \[\d+\] \(Function\)$/, `
+  ['closures pushed to a global array', 'Function', /^(?!\(GC roots\)).*\.retryQueue \(Array\) → \[\d+\] \(Function\)$/, `
     globalThis.retryQueue = []
     async function step (i) {
       const payload = { attempt: i, body: 'x'.repeat(100) + i }
@@ -84,9 +85,43 @@ for (const [what, leaking, pathRe, program, n] of CASES) {
     const top = d.groups[0]
     assert.equal(top.name, leaking, JSON.stringify(d.groups.slice(0, 3), null, 1))
     assert.ok(top.count >= (n ?? 2000), `at least one leaked object per step: ${top.count}`)
-    assert.match(top.path.join(' → '), pathRe)
+    assert.match(top.path.map((h) => `${h.edge} (${h.node})`).join(' → '), pathRe)
+    assert.equal(top.path[0].edgeType, 'root')
+    for (const h of top.path) {
+      assert.ok(Number.isInteger(h.id) && h.retained >= h.self && h.self >= 0, JSON.stringify(h))
+      assert.doesNotMatch(h.node, /^system \/ Context$/, 'closure scopes are folded into the variable')
+    }
   })
 }
+
+test('the CLI prints a path one hop a line with @ids and sizes, and --json errors as JSON', async () => {
+  const [s1, s2, s3] = snapshots('cli', `
+    class Session { constructor (i) { this.i = i; this.data = new Array(32).fill(i) } }
+    const sessions = new Map()
+    let n = 0
+    async function step () { n++; sessions.set('session-' + n, new Session(n)) }
+  `)
+  const d = await leakguard.analyze.diff(s1, s2, s3)
+  const hops = d.groups[0].path
+  assert.equal(d.groups[0].name, 'Session')
+  assert.equal(hops.at(-1).edgeType, 'map entry')
+  assert.match(hops.at(-1).edge, /^\.get\('session-\d+'\)$/)
+  assert.ok(d.groups[0].pathFolded >= 2, 'the Context and the hash table are folded')
+  const text = execFileSync(...nodeCommand([CLI, 'diff', s1, s2, s3]), { encoding: 'utf8' })
+  assert.match(text, /^self: the objects' own bytes\. retained: /m)
+  for (const h of hops) {
+    assert.match(text, new RegExp(`^  (→ )?${escape(h.edge)} +${escape(h.node)} @${h.id} +[\\d.]+ (B|KiB|MiB)$`, 'm'))
+  }
+  assert.match(text, /\(\d+ V8-internal steps folded into the references above/)
+  let stderr = ''
+  let status = 0
+  try { execFileSync(...nodeCommand([CLI, 'summary', path.join(s1, 'missing'), '--json']), { stdio: 'pipe' }) } catch (e) { ({ status, stderr } = e) }
+  assert.equal(status, 1)
+  assert.equal(JSON.parse(String(stderr)).error.code, 'ERR_LEAKGUARD_ANALYSIS')
+  try { execFileSync(...nodeCommand([CLI, 'diff', s1, '--json']), { stdio: 'pipe' }) } catch (e) { ({ status, stderr } = e) }
+  assert.equal(status, 2)
+  assert.deepEqual(JSON.parse(String(stderr)), { error: { code: 'ERR_LEAKGUARD_CONFIG', message: 'diff takes 3 files, got 1' } })
+})
 
 test('summary: totals and the top constructors; the CLI prints them and exits 0', async () => {
   const [, , s3] = snapshots('summary', `
@@ -107,6 +142,7 @@ test('summary: totals and the top constructors; the CLI prints them and exits 0'
   assert.deepEqual(JSON.parse(out).nodes, s.nodes)
   const text = execFileSync(...nodeCommand([CLI, 'summary', s3]), { encoding: 'utf8' })
   assert.match(text, /top by retained size\nconstructor +count +self +retained\n/)
+  assert.match(text, /^\d+ objects, \d+ references, [\d.]+ (KiB|MiB) in total$/m)
 })
 
 test('malformed or truncated input: an error naming the byte offset, exit code 1', async () => {

@@ -8,6 +8,7 @@
 // leak and how it is held.
 const fs = require('node:fs')
 const crypto = require('node:crypto')
+const { spawnSync } = require('node:child_process')
 const http = require('node:http')
 const path = require('node:path')
 const leakguard = require('..')
@@ -96,7 +97,7 @@ async function fetchBack (snapshots) {
 server.listen(0, '127.0.0.1', async () => {
   const { port } = server.address()
   fs.mkdirSync(OUT_DIR, { recursive: true })
-  const mb = (n) => (n / 1048576).toFixed(1)
+  const mb = (n) => (n / 1048576).toFixed(1) // MiB, as the settings and the CLI
   const s3 = S3_ENDPOINT && { bucket: BUCKET, prefix: 'demo/', endpoint: S3_ENDPOINT, region: 'us-east-1' }
   leakguard.configure({ dir: OUT_DIR, ...(s3 && { s3 }) })
   // The route answers with where the snapshot went; the 'snapshot' event has the rest.
@@ -120,24 +121,23 @@ server.listen(0, '127.0.0.1', async () => {
     r.s3
       ? `three snapshots asked for with POST ${route.path.slice(0, 18)}…, uploaded to s3://${BUCKET}/ (local files deleted once verified):\n${[s1, s2, r].map((s) => `  ${s.s3.key}`).join('\n')}\n  upload of the third: ${r.s3.parts} part(s), verified ${r.s3.afterFileMs.toFixed(0)} ms after the file was complete`
       : `heap snapshots written: ${s1.path}, ${s2.path} and ${r.path}`,
-    `  size:          ${mb(r.bytes)} MB gzip-${r.gzipLevel} (${mb(r.rawBytes)} MB of snapshot JSON)`,
-    `  heap used:     ${mb(r.heapUsed)} MB`,
+    `  size:          ${mb(r.bytes)} MiB gzip-${r.gzipLevel} (${mb(r.rawBytes)} MiB of snapshot JSON)`,
+    `  heap used:     ${mb(r.heapUsed)} MiB`,
     `  app blocked:   ${r.blockMs.toFixed(0)} ms (event loop); file complete after ${r.totalMs.toFixed(0)} ms`,
-    `  RSS:           ${mb(r.rssBefore)} MB before, ${mb(r.rssAfter)} MB after`,
+    `  RSS:           ${mb(r.rssBefore)} MiB before, ${mb(r.rssAfter)} MiB after`,
     r.headroom
-      ? `  memory guard:  estimated ${mb(r.headroom.need)} MB needed of ${mb(r.headroom.available)} MB available (${r.headroom.boundBy}); used ${mb(r.headroom.extraPeak)} MB at peak`
+      ? `  memory guard:  estimated ${mb(r.headroom.need)} MiB needed of ${mb(r.headroom.available)} MiB available (${r.headroom.boundBy}); used ${mb(r.headroom.extraPeak)} MiB at peak`
       : '  memory guard:  off',
     ''
   ].join('\n'))
-  // What the operator does next: fetch the three objects, diff them.
+  // What the operator does next: fetch the three objects, diff them, here
+  // with the CLI an operator would run.
   const files = r.s3 ? await fetchBack([s1, s2, r]) : [s1.path, s2.path, r.path]
-  const d = await leakguard.analyze.diff(...files, { top: 3 })
-  console.log(`leakguard diff: ${d.leaked} objects allocated between s1 and s2 are still alive in s3. Largest groups:`)
-  for (const g of d.groups) {
-    console.log(`  ${g.name}: ${g.count} objects, ${mb(g.retainedSize)} MB retained`)
-    console.log(`    ${g.path ? g.path.join(' → ') : '(held only weakly)'}`)
-  }
-  console.log(`\nThe same from a shell: npx leakguard diff ${files.map((p) => path.relative(process.cwd(), p)).join(' ')}`)
-  console.log('Or open the third snapshot in Chrome DevTools (Memory > Load profile) after gunzip -k.')
+  const cli = path.join(__dirname, '..', 'bin', 'leakguard.js')
+  const rel = files.map((p) => path.relative(process.cwd(), p))
+  console.log(`$ npx leakguard diff ${rel.join(' ')} --top 3`)
+  const diff = spawnSync(process.execPath, [cli, 'diff', ...files, '--top', '3'], { stdio: 'inherit' })
+  if (diff.status !== 0) throw new Error(`leakguard diff exited with ${diff.status}`)
+  console.log('\nOr open the third snapshot in Chrome DevTools (Memory > Load profile) after gunzip -k, and find an object by its @id.')
   server.close()
 })

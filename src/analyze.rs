@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use napi::bindgen_prelude::{JsObjectValue, Object, ToNapiValue, Unknown};
 use napi::{Env, JsValue, Result, ValueType};
 
-use crate::analysis::{self, AnalysisError, Group, Progress};
+use crate::analysis::{self, AnalysisError, Group, Hop, Progress};
 use crate::error::{LgError, LgResult};
 use crate::js_thread;
 use crate::promise;
@@ -51,10 +51,36 @@ pub struct LeakGroupResult {
     pub count: f64,
     pub self_size: f64,
     pub retained_size: f64,
-    /// How a typical member is held, from the roots, one step per element
+    /// How a typical member is held, from the roots, one hop per reference
     /// (the retainer holding most of the group, then its largest member);
     /// `null` if only weak references reach the group.
-    pub path: Option<Vec<String>>,
+    pub path: Option<Vec<HopResult>>,
+    /// V8-internal steps of that path left out because the hop they serve
+    /// names them (a closure's Context in a variable, a Map's or Set's hash
+    /// table in an entry): a path is this many steps shorter than DevTools'.
+    pub path_folded: u32,
+}
+
+/// One reference on a retainer path and the object it reaches.
+#[napi(object)]
+pub struct HopResult {
+    /// The reference as source code names it: `.requestLogs`, `[3]`,
+    /// `sessionCache (variable in request, server.js:42)`,
+    /// `.get('sess-42')`; the first hop names the root's child.
+    pub edge: String,
+    /// `root`, `variable`, `property`, `element`, `map entry`, `set entry`,
+    /// or V8's own edge type (`internal`, `hidden`, `shortcut`).
+    pub edge_type: String,
+    /// The object's constructor as the summary names it; a named function
+    /// as `name()`; a string as its first 40 characters, quoted.
+    pub node: String,
+    /// The object's id: `@id` in DevTools' Memory panel.
+    pub id: f64,
+    /// Bytes of the object itself.
+    #[napi(js_name = "self")]
+    pub self_size: f64,
+    /// Bytes it keeps alive (what would be freed without it).
+    pub retained: f64,
 }
 
 #[napi(object)]
@@ -74,6 +100,19 @@ impl From<Group> for GroupResult {
             count: g.count as f64,
             self_size: g.self_size as f64,
             retained_size: g.retained_size as f64,
+        }
+    }
+}
+
+impl From<Hop> for HopResult {
+    fn from(h: Hop) -> Self {
+        HopResult {
+            edge: h.edge,
+            edge_type: h.edge_type,
+            node: h.node,
+            id: h.id as f64,
+            self_size: h.self_size as f64,
+            retained: h.retained as f64,
         }
     }
 }
@@ -141,7 +180,10 @@ pub fn diff(
                     count: g.group.count as f64,
                     self_size: g.group.self_size as f64,
                     retained_size: g.group.retained_size as f64,
-                    path: g.path,
+                    path_folded: g.path.as_ref().map_or(0, |p| p.folded),
+                    path: g
+                        .path
+                        .map(|p| p.hops.into_iter().map(HopResult::from).collect()),
                 })
                 .collect(),
         })

@@ -32,6 +32,7 @@ mod runtime;
 mod setup;
 mod sink;
 mod trigger;
+mod units;
 mod writer;
 
 use napi::bindgen_prelude::{ToNapiValue, Unknown};

@@ -6,6 +6,7 @@
 use crate::error::{Code, LgResult};
 use crate::process::write_stderr;
 use crate::request::{Request, Snapshot, REASON_NEAR_LIMIT};
+use crate::units;
 
 /// Writes the line for `request` if it asks for one (`announce`).
 pub fn announce(request: &Request, outcome: &LgResult<Snapshot>) {
@@ -29,7 +30,7 @@ fn upload_line(reason: &str, outcome: &LgResult<Snapshot>) -> String {
             "leakguard[{pid}]: heap snapshot ({reason}) uploaded to s3://{}/{} ({} in {:.1} s)\n",
             u.bucket,
             u.key,
-            size(u.bytes),
+            units::bytes(u.bytes),
             u.ms / 1000.0
         ),
         Ok(None) => String::new(),
@@ -46,7 +47,7 @@ fn line(reason: &str, outcome: &LgResult<Snapshot>) -> String {
         Ok(s) => format!(
             "leakguard[{pid}]: heap snapshot ({reason}) written to {} ({}, event loop blocked {:.1} s)\n",
             s.path.display(),
-            size(s.bytes),
+            units::bytes(s.bytes),
             s.block_ms / 1000.0
         ),
         Err(e) => {
@@ -63,13 +64,6 @@ fn line(reason: &str, outcome: &LgResult<Snapshot>) -> String {
     }
 }
 
-pub fn size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 => format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64),
-        b => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,11 +77,5 @@ mod tests {
             l.contains("heap snapshot (near-heap-limit) failed: boom; the process now runs out")
         );
         assert!(l.ends_with('\n') && l.matches('\n').count() == 1);
-    }
-
-    #[test]
-    fn sizes_read_in_mib_or_gib() {
-        assert_eq!(size(3 << 20), "3.0 MiB");
-        assert_eq!(size(3 << 30), "3.00 GiB");
     }
 }

@@ -4,8 +4,10 @@
 //! of capture.
 
 mod classes;
+mod code;
 mod dominators;
 mod groups;
+mod hops;
 mod json;
 mod order;
 mod owned;
@@ -18,6 +20,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use groups::Group;
+pub use hops::Hop;
 pub use progress::Progress;
 
 /// Totals and the top constructors of one snapshot.
@@ -46,7 +49,7 @@ pub struct Diff {
 pub struct LeakGroup {
     pub group: Group,
     /// How a typical member is held, from the roots.
-    pub path: Option<Vec<String>>,
+    pub path: Option<hops::Path>,
 }
 
 pub fn summary(file: &Path, top: usize, progress: &Progress) -> Result<Summary, AnalysisError> {
@@ -148,7 +151,9 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
         .into_iter()
         .zip(typical)
         .map(|(group, member)| LeakGroup {
-            path: member.and_then(|m| retainers.path(&s3, &c, m)),
+            path: member
+                .and_then(|m| retainers.edges(m))
+                .map(|edges| hops::read(&s3, &c, &d, &edges)),
             group,
         })
         .collect();
@@ -162,8 +167,10 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
 }
 
 /// For each group, the member whose path to show: among the members, find
-/// the retainer that holds the most of them (the leaking container, not a
-/// one-off object that happens to be big), and take its largest member.
+/// the kind of retainer (by class) that holds the most of them (the leaking
+/// container, or the leaking records when each holds a few, not a one-off
+/// object that happens to be big or to hold many), and take the largest
+/// member held by one.
 fn typical_members(
     s: &snapshot::Snapshot,
     d: &dominators::Dominators,
@@ -177,7 +184,7 @@ fn typical_members(
         .enumerate()
         .map(|(i, g)| (g.class, i))
         .collect();
-    // (group, retainer) -> (members held, largest member)
+    // (group, retainer's class) -> (members held, largest member)
     let mut tally: HashMap<(usize, usize), (u64, usize)> = HashMap::new();
     for n in 0..s.node_count() {
         if !member(n) || s.self_size[n] == 0 {
@@ -189,7 +196,7 @@ fn typical_members(
         let Some(parent) = retainers.parent(n) else {
             continue; // held only weakly: no path to show
         };
-        let entry = tally.entry((g, parent)).or_insert((0, n));
+        let entry = tally.entry((g, c.of[parent] as usize)).or_insert((0, n));
         entry.0 += 1;
         if d.retained[n] > d.retained[entry.1] {
             entry.1 = n;

@@ -51,11 +51,11 @@ impl Progress {
         let width = 30;
         let filled = (done * width as f64) as usize;
         let bar = format!(
-            "[{}{}] {:>3.0}% of {:.0} MiB",
+            "[{}{}] {:>3.0}% of {}",
             "#".repeat(filled),
             " ".repeat(width - filled),
             done * 100.0,
-            size as f64 / 1048576.0
+            crate::units::bytes(size)
         );
         s.draw(&bar);
     }

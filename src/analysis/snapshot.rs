@@ -36,9 +36,10 @@ pub struct Snapshot {
     pub edge_name: Vec<u32>,
     /// The target's node ordinal.
     pub edge_to: Vec<u32>,
-    /// Where the constructors of objects (node type `object`) were defined:
-    /// (node, [script id, line, column]), by node; from the `locations`
-    /// section, raw until the whole file is read (see `keep_object_locations`).
+    /// Where the constructors of objects (node type `object`) and the
+    /// functions of closures were defined: (node, [script id, line, column]),
+    /// by node; from the `locations` section, raw until the whole file is
+    /// read (see `keep_locations`).
     locations: Vec<(u32, [u32; 3])>,
     /// The strings up to the highest index a node or edge names (the rest
     /// are counted, not kept), each cut at `MAX_STRING` bytes.
@@ -370,7 +371,7 @@ pub fn parse<R: BufRead>(r: R, want: Want, size: Option<u64>) -> Result<Parsed, 
     }
     s.end = l.offset();
     s.check()?;
-    s.keep_object_locations(meta.node_fields);
+    s.keep_locations(meta.node_fields);
     s.propagate_detachedness();
     Ok(Parsed::Graph(Box::new(s)))
 }
@@ -819,19 +820,21 @@ impl Snapshot {
     }
 
     /// Turns the raw locations into node ordinals and keeps those of
-    /// objects (only they are grouped by location); a node listed twice
+    /// objects (grouped by location) and closures (named in retainer
+    /// paths); a node listed twice
     /// keeps its last location, as in DevTools' location map.
-    fn keep_object_locations(&mut self, node_fields: usize) {
-        let object = self.node_types.iter().position(|t| t == "object");
+    fn keep_locations(&mut self, node_fields: usize) {
+        let kind = |name| self.node_types.iter().position(|t| t == name);
+        let (object, closure) = (kind("object"), kind("closure"));
         let (n, types) = (self.node_count(), &self.node_type);
         let mut kept: Vec<(u32, [u32; 3])> = std::mem::take(&mut self.locations)
             .into_iter()
             .filter_map(|(index, at)| {
                 let node = index as usize / node_fields;
-                let is_object = (index as usize).is_multiple_of(node_fields)
+                let kept = (index as usize).is_multiple_of(node_fields)
                     && node < n
-                    && Some(types[node] as usize) == object;
-                is_object.then_some((node as u32, at))
+                    && [object, closure].contains(&Some(types[node] as usize));
+                kept.then_some((node as u32, at))
             })
             .collect();
         kept.reverse();
@@ -885,7 +888,8 @@ impl Snapshot {
         node < self.detached.0.len() * 64 && self.detached.get(node)
     }
 
-    /// Where the constructor of object `node` was defined: script id, line, column.
+    /// Where object `node`'s constructor, or closure `node`'s function, was
+    /// defined: script id, line, column (0-based).
     pub fn location(&self, node: usize) -> Option<[u32; 3]> {
         let i = self
             .locations

@@ -146,7 +146,7 @@ impl Response {
             body,
             outcome: format!(
                 "{outcome} ({}, event loop blocked {:.1} s)",
-                crate::report::size(s.bytes),
+                crate::units::bytes(s.bytes),
                 s.block_ms / 1000.0
             ),
             logged: true,
