@@ -7,14 +7,15 @@
 // and retained sizes, exactly, top 20 by retained size, self size and count.
 // The four kinds of snapshot of bench/devtools-app.js (an idle event loop,
 // module code and a request handler with stack roots, a worker), on the
-// Node major running the suite (it runs under each).
+// Node major running the suite (it runs under each). And diff against the
+// Summary view's "Objects allocated between" filter on three snapshots.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { execFileSync } = require('node:child_process')
 const path = require('node:path')
 const leakguard = require('..')
-const { summarize } = require('./devtools-model')
-const { PKG, nodeCommand, tmpDir } = require('./helpers')
+const { summarize, loadSnapshot } = require('./devtools-model')
+const { PKG, nodeCommand, tmpDir, runChild } = require('./helpers')
 
 const APP = path.join(PKG, 'bench', 'devtools-app.js')
 const CLI = path.join(PKG, 'bin', 'leakguard.js')
@@ -67,3 +68,54 @@ for (const kind of ['idle', 'sync', 'handler', 'worker']) {
     }
   })
 }
+
+// What DevTools' "Objects allocated between Snapshot 1 and Snapshot 2"
+// filter shows on s3: the objects whose ids are above s1's highest JS
+// object id and at most s2's (HeapSnapshotDataGrids filterSelectIndexChanged).
+async function allocatedBetween (s1, s2, s3) {
+  const maxJsId = async (file) => (await loadSnapshot(file)).maxJsNodeId()
+  const [minNodeId, maxNodeId] = [await maxJsId(s1), await maxJsId(s2)]
+  const aggregates = (await loadSnapshot(s3)).aggregatesWithFilter({ minNodeId, maxNodeId })
+  return new Map(Object.values(aggregates).map((a) => [a.name, { name: a.name, count: a.count, self: a.self, retained: a.maxRet }]))
+}
+
+test(`diff = DevTools' "Objects allocated between s1 and s2" on s3, Node ${major}`, async () => {
+  const dir = tmpDir('devtools-diff')
+  const r = runChild(`
+    const leakguard = require(LG)
+    class SessionEntry { constructor (i) { this.id = i; this.user = { name: 'user' + i, roles: ['reader'] }; this.token = 'tok-' + i.toString(36) + '-' + 'x'.repeat(20) } }
+    const sessions = new Map()
+    const listeners = []
+    let n = 0
+    function step () {
+      n++
+      const e = new SessionEntry(n)
+      sessions.set('session:' + n, e)
+      listeners.push(function onConfigChange () { return e.id })
+    }
+    ;(async () => {
+      for (let i = 0; i < 50; i++) step()
+      const snap = async (filename) => (await leakguard.snapshot({ dir: ${JSON.stringify(dir)}, filename })).path
+      const s1 = await snap('s1.heapsnapshot')
+      for (let i = 0; i < 3000; i++) step()
+      const s2 = await snap('s2.heapsnapshot')
+      for (let i = 0; i < 3000; i++) step()
+      console.log(JSON.stringify([s1, s2, await snap('s3.heapsnapshot')]))
+    })()
+  `)
+  assert.equal(r.status, 0, r.stderr)
+  const files = JSON.parse(r.stdout)
+  const warn = console.warn
+  console.warn = () => {}
+  const devtools = await allocatedBetween(...files).finally(() => { console.warn = warn })
+  const ours = await leakguard.analyze.diff(...files, { top: 1e6 })
+  assert.equal(ours.groups[0].name, 'SessionEntry')
+  for (const g of ours.groups) {
+    assert.deepEqual({ name: g.name, count: g.count, self: g.selfSize, retained: g.retainedSize }, devtools.get(g.name), `the ${g.name} row`)
+  }
+  // DevTools' other rows are what diff leaves out: V8's code, shapes and
+  // arrays, and Node's native objects.
+  const listed = new Set(ours.groups.map((g) => g.name))
+  const left = [...devtools.keys()].filter((name) => !listed.has(name))
+  assert.deepEqual(left.filter((name) => !/^(\(system\)|\(compiled code\)|\(array\)|\(object shape\)|\(number\)|system \/ |Node \/ )/.test(name)), [])
+})
