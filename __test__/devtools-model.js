@@ -3,6 +3,7 @@
 // reference leakguard's `summary` is checked against (issue #13).
 //
 // summarize(file) → { nodeCount, edgeCount, totalSize, rows, ms }
+// allocatedBetween(s1, s2, s3) → rows of "Objects allocated between" (below)
 //   rows: the Summary view's table (HeapSnapshot.aggregatesWithFilter() with
 //   no filter, i.e. "All objects"): [{ name, count, self, retained }], sorted
 //   by retained size, largest first. `retained` is DevTools' maxRet: each
@@ -104,9 +105,29 @@ async function summarize(file, { variant = [] } = {}) {
   };
 }
 
-module.exports = { summarize, loadSnapshot, loadWorker };
+// What the Summary view's "Objects allocated between Snapshot 1 and
+// Snapshot 2" filter shows on s3: the objects whose ids are above s1's
+// highest JS object id and at most s2's (HeapSnapshotDataGrids'
+// filterSelectIndexChanged): [{ name, count, self, retained }]. The browser
+// keeps all three loaded; this loads one at a time.
+async function allocatedBetween(s1, s2, s3) {
+  const maxJsId = async (file) => (await loadSnapshot(file)).maxJsNodeId();
+  const [minNodeId, maxNodeId] = [await maxJsId(s1), await maxJsId(s2)];
+  const aggregates = (await loadSnapshot(s3)).aggregatesWithFilter({ minNodeId, maxNodeId });
+  return Object.values(aggregates).map((a) => ({ name: a.name, count: a.count, self: a.self, retained: a.maxRet }));
+}
 
-if (require.main === module) {
+module.exports = { summarize, allocatedBetween, loadSnapshot, loadWorker };
+
+if (require.main === module && process.argv.length === 5) {
+  // Three files: the "allocated between" rows (bench/analysis.js times this).
+  allocatedBetween(...process.argv.slice(2)).then((rows) => {
+    console.log(JSON.stringify(rows.sort((a, b) => b.retained - a.retained).slice(0, 20), null, 2));
+  }, (e) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else if (require.main === module) {
   const file = process.argv[2];
   summarize(file).then((s) => {
     const { snapshot, ...rest } = s;

@@ -14,7 +14,7 @@ const assert = require('node:assert/strict')
 const { execFileSync } = require('node:child_process')
 const path = require('node:path')
 const leakguard = require('..')
-const { summarize, loadSnapshot } = require('./devtools-model')
+const { summarize, allocatedBetween } = require('./devtools-model')
 const { PKG, nodeCommand, tmpDir, runChild } = require('./helpers')
 
 const APP = path.join(PKG, 'bench', 'devtools-app.js')
@@ -69,16 +69,6 @@ for (const kind of ['idle', 'sync', 'handler', 'worker']) {
   })
 }
 
-// What DevTools' "Objects allocated between Snapshot 1 and Snapshot 2"
-// filter shows on s3: the objects whose ids are above s1's highest JS
-// object id and at most s2's (HeapSnapshotDataGrids filterSelectIndexChanged).
-async function allocatedBetween (s1, s2, s3) {
-  const maxJsId = async (file) => (await loadSnapshot(file)).maxJsNodeId()
-  const [minNodeId, maxNodeId] = [await maxJsId(s1), await maxJsId(s2)]
-  const aggregates = (await loadSnapshot(s3)).aggregatesWithFilter({ minNodeId, maxNodeId })
-  return new Map(Object.values(aggregates).map((a) => [a.name, { name: a.name, count: a.count, self: a.self, retained: a.maxRet }]))
-}
-
 test(`diff = DevTools' "Objects allocated between s1 and s2" on s3, Node ${major}`, async () => {
   const dir = tmpDir('devtools-diff')
   const r = runChild(`
@@ -107,7 +97,7 @@ test(`diff = DevTools' "Objects allocated between s1 and s2" on s3, Node ${major
   const files = JSON.parse(r.stdout)
   const warn = console.warn
   console.warn = () => {}
-  const devtools = await allocatedBetween(...files).finally(() => { console.warn = warn })
+  const devtools = new Map((await allocatedBetween(...files).finally(() => { console.warn = warn })).map((r) => [r.name, r]))
   const ours = await leakguard.analyze.diff(...files, { top: 1e6 })
   assert.equal(ours.groups[0].name, 'SessionEntry')
   for (const g of ours.groups) {

@@ -1,6 +1,8 @@
 'use strict'
-// `leakguard diff` against memlab's `find-leaks` on the same three
-// snapshots of a leaking app; each run a fresh process, alternating.
+// `leakguard diff` against memlab's `find-leaks` and Chrome DevTools' own
+// model ("Objects allocated between s1 and s2" on s3, __test__/devtools-model.js)
+// on the same three snapshots of a leaking app; each run a fresh process,
+// alternating.
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -8,6 +10,7 @@ const path = require('node:path')
 
 const ROOT = path.join(__dirname, '..')
 const MEMLAB = path.join(ROOT, 'node_modules', 'memlab', 'bin', 'memlab')
+const DEVTOOLS = path.join(ROOT, '__test__', 'devtools-model.js')
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
 
 function timed (args) {
@@ -21,23 +24,36 @@ function timed (args) {
   return { seconds, peak }
 }
 
-function compare ({ mb, rounds, out, log }) {
+async function compare ({ mb, rounds, out, log }) {
   const dir = fs.mkdtempSync(path.join(out, `analysis-${mb}-`))
   const files = JSON.parse(execFileSync(process.execPath, [path.join(__dirname, 'leaky.js'), dir, String(mb)],
     { encoding: 'utf8' }).trim().split('\n').pop())
   const sizes = files.map((f) => fs.statSync(f).size)
-  const runs = { leakguard: [], memlab: [] }
+  await require('../scripts/devtools-bundle.js').build() // bundled once, not timed
+  const tools = {
+    leakguard: [path.join(ROOT, 'bin', 'leakguard.js'), 'diff', ...files, '--json'],
+    memlab: ['--expose-gc', '--max-old-space-size=16384', MEMLAB, 'find-leaks',
+      '--baseline', files[0], '--target', files[1], '--final', files[2], '--work-dir', path.join(dir, 'memlab')],
+    devtools: ['--max-old-space-size=16384', DEVTOOLS, ...files]
+  }
+  const runs = Object.fromEntries(Object.keys(tools).map((t) => [t, []]))
   for (let round = 1; round <= rounds; round++) {
-    const lg = timed([path.join(ROOT, 'bin', 'leakguard.js'), 'diff', ...files, '--json'])
-    const ml = timed(['--expose-gc', '--max-old-space-size=16384', MEMLAB, 'find-leaks',
-      '--baseline', files[0], '--target', files[1], '--final', files[2], '--work-dir', path.join(dir, 'memlab')])
-    runs.leakguard.push(lg)
-    runs.memlab.push(ml)
-    log(`${mb} MB round ${round}: leakguard ${lg.seconds.toFixed(1)} s / ${(lg.peak / 2 ** 20).toFixed(0)} MiB, memlab ${ml.seconds.toFixed(1)} s / ${(ml.peak / 2 ** 20).toFixed(0)} MiB`)
+    const line = []
+    for (const [tool, args] of Object.entries(tools)) {
+      const r = timed(args)
+      runs[tool].push(r)
+      line.push(`${tool} ${r.seconds.toFixed(1)} s / ${(r.peak / 2 ** 20).toFixed(0)} MiB`)
+    }
+    log(`${mb} MB round ${round}: ${line.join(', ')}`)
   }
   fs.rmSync(dir, { recursive: true, force: true })
   const m = (who, k) => median(runs[who].map((r) => r[k]))
-  return { mb, sizes, rounds, lgSeconds: m('leakguard', 'seconds'), lgPeak: m('leakguard', 'peak'), mlSeconds: m('memlab', 'seconds'), mlPeak: m('memlab', 'peak') }
+  return {
+    mb,
+    sizes,
+    rounds,
+    ...Object.fromEntries(Object.keys(tools).map((t) => [t, { seconds: m(t, 'seconds'), peak: m(t, 'peak') }]))
+  }
 }
 
 module.exports = { compare }

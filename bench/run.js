@@ -160,22 +160,24 @@ async function http () {
   ].join('\n'))
 }
 
-function analysis () {
+async function analysis () {
   const { compare } = require('./analysis')
   const sizes = arg('sizes', '100,1000').split(',').map(Number)
   const MiB = (b) => (b / 2 ** 20).toFixed(0)
-  const rows = sizes.map((mb) => {
-    const r = compare({ mb, rounds: mb >= 500 ? 1 : Math.max(ROUNDS, 3), out: OUT, log: console.log })
+  const rows = []
+  for (const mb of sizes) {
+    const r = await compare({ mb, rounds: mb >= 500 ? 1 : Math.max(ROUNDS, 3), out: OUT, log: console.log })
     const largest = Math.max(...r.sizes)
-    return `| ${r.sizes.map(MiB).join(' / ')} MiB | ${r.rounds} | ${r.lgSeconds.toFixed(1)} s | ${r.mlSeconds.toFixed(1)} s | ${(r.mlSeconds / r.lgSeconds).toFixed(1)}× | ${MiB(r.lgPeak)} MiB (${(r.lgPeak / largest).toFixed(2)}× s3) | ${MiB(r.mlPeak)} MiB |`
-  })
+    const { leakguard: lg, memlab: ml, devtools: dt } = r
+    rows.push(`| ${r.sizes.map(MiB).join(' / ')} MiB | ${r.rounds} | ${lg.seconds.toFixed(1)} s | ${ml.seconds.toFixed(1)} s (${(ml.seconds / lg.seconds).toFixed(1)}×) | ${dt.seconds.toFixed(1)} s (${(dt.seconds / lg.seconds).toFixed(1)}×) | ${MiB(lg.peak)} MiB (${(lg.peak / largest).toFixed(2)}× s3) | ${MiB(ml.peak)} MiB | ${MiB(dt.peak)} MiB |`)
+  }
   save('analysis', [
-    `### Analysis: leakguard diff vs memlab find-leaks: ${machine}`,
+    `### Analysis: leakguard diff vs memlab find-leaks and DevTools: ${machine}`,
     '',
-    'Three raw snapshots of bench/leaky.js (a request log growing per request) written by leakguard; `bin/leakguard.js diff s1 s2 s3 --json` against `memlab find-leaks --baseline s1 --target s2 --final s3` (memlab 2.0.5), each a fresh process, alternating; wall time and peak RSS (VmHWM) per process, medians of the rounds.',
+    'Three raw snapshots of bench/leaky.js (a request log growing per request) written by leakguard; `bin/leakguard.js diff s1 s2 s3 --json` against `memlab find-leaks --baseline s1 --target s2 --final s3` (memlab 2.0.5) and against Chrome DevTools\' own heap-snapshot model (chrome-devtools-frontend under Node: s1, s2 and s3 loaded one after the other, then "Objects allocated between s1 and s2" on s3; the browser would hold all three), each a fresh process, alternating; wall time and peak RSS (VmHWM) per process, medians of the rounds; in brackets, the time as a multiple of leakguard\'s.',
     '',
-    '| s1 / s2 / s3 | rounds | leakguard | memlab | speed-up | leakguard peak RSS | memlab peak RSS |',
-    '|---|---|---|---|---|---|---|',
+    '| s1 / s2 / s3 | rounds | leakguard | memlab | DevTools | leakguard peak RSS | memlab peak RSS | DevTools peak RSS |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
     ''
   ].join('\n'))
