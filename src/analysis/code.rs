@@ -17,7 +17,7 @@ pub fn script(s: &Snapshot, closure: usize) -> Option<&str> {
 pub fn defined_at(s: &Snapshot, closure: usize) -> Option<String> {
     let file = file_name(script(s, closure)?);
     Some(match s.location(closure) {
-        Some([_, line, _]) => format!("{file}:{}", line + 1),
+        Some([_, line, _]) => format!("{file}:{}", u64::from(line) + 1),
         None => file.to_string(),
     })
 }

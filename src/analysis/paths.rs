@@ -59,12 +59,12 @@ impl Retainers {
                     let first = parent[to] == NONE;
                     // Every node one step deeper is still in the queue, so
                     // its parent may change to a cheaper one of this depth.
-                    if first || (depth[to] == depth[node] + 1 && via < cost[to]) {
+                    if first || (depth[to] == depth[node].saturating_add(1) && via < cost[to]) {
                         parent[to] = node as u32;
                         parent_edge[to] = e as u32;
                         cost[to] = via;
                         if first {
-                            depth[to] = depth[node] + 1;
+                            depth[to] = depth[node].saturating_add(1);
                             queue.push_back(to as u32);
                         }
                     }
