@@ -70,14 +70,16 @@ pub fn read(s: &Snapshot, c: &Classes, d: &Dominators, edges: &[usize]) -> Path 
             from = to;
             continue;
         }
-        if name == "script_context_table" && next_to.is_some_and(|n| !last && is_context(n)) {
+        if name == "script_context_table" && next_to.is_some_and(is_context) {
             scripts = true;
             folded += 1;
             from = to;
             continue;
         }
-        if !last && kind == "internal" && name == "table" && collection_kind(s, c, from).is_some() {
-            collection = collection_kind(s, c, from).map(|k| (to, k));
+        let table_of =
+            collection_kind(s, c, from).filter(|_| kind == "internal" && name == "table");
+        if let Some(k) = table_of.filter(|_| !last) {
+            collection = Some((to, k));
             folded += 1;
             from = to;
             continue;
@@ -113,15 +115,15 @@ fn variable(s: &Snapshot, name: &str, scope: Scope, context: usize) -> String {
         Scope::Closure(f) => Some(f),
         _ => defined_in(s, context),
     };
-    let Some(f) = f else {
-        return format!("{name} (variable)");
-    };
     if let Scope::TopLevel = scope {
-        return match code::script(s, f) {
+        return match f.and_then(|f| code::script(s, f)) {
             Some(script) => format!("{name} (top-level variable, {})", code::file_name(script)),
             None => format!("{name} (top-level variable)"),
         };
     }
+    let Some(f) = f else {
+        return format!("{name} (variable)");
+    };
     let function = match s.string(s.node_name[f]) {
         "" => "(anonymous)",
         n => n,
