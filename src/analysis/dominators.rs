@@ -200,21 +200,22 @@ pub fn compute(s: &Snapshot) -> Dominators {
             }
         }
     };
+    // Counted at each list's own index and summed into its end, then
+    // filled from the end down: `pred_start` is its own cursor and ends at
+    // each list's start.
     for from in 0..n {
-        preds_of(from, &mut |to, _| pred_start[to as usize + 1] += 1);
+        preds_of(from, &mut |to, _| pred_start[to as usize] += 1);
     }
-    for i in 0..reached {
-        pred_start[i + 1] += pred_start[i];
+    for i in 1..=reached {
+        pred_start[i] += pred_start[i - 1];
     }
-    let mut fill = pred_start.clone();
     let mut preds = vec![0u32; pred_start[reached] as usize];
     for from in 0..n {
         preds_of(from, &mut |to, from_order| {
-            preds[fill[to as usize] as usize] = from_order;
-            fill[to as usize] += 1;
+            pred_start[to as usize] -= 1;
+            preds[pred_start[to as usize] as usize] = from_order;
         });
     }
-    drop(fill);
     drop(essential);
 
     // Cooper-Harvey-Kennedy.

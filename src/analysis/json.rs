@@ -256,7 +256,9 @@ impl<R: BufRead> Lexer<R> {
             if buf.is_empty() {
                 return Err(self.error("',' or ']', but the file ends here (truncated?)"));
             }
-            for (i, &b) in buf.iter().enumerate() {
+            let mut i = 0;
+            while i < buf.len() {
+                let b = buf[i];
                 let fail = |expected: &str| AnalysisError::at(self.offset + i as u64, expected);
                 match b {
                     b'0'..=b'9' => {
@@ -266,12 +268,23 @@ impl<R: BufRead> Lexer<R> {
                         if digits == 0 {
                             start = self.offset + i as u64;
                         }
-                        digits += 1;
-                        if digits > 19 {
-                            return Err(fail("an integer below 10^19"));
+                        // The digits in one run: the loop that most of a file goes through.
+                        let run = buf[i..]
+                            .iter()
+                            .take(20)
+                            .take_while(|b| b.is_ascii_digit())
+                            .count();
+                        if digits as usize + run > 19 {
+                            let at = self.offset + (i + 19 - digits as usize) as u64;
+                            return Err(AnalysisError::at(at, "an integer below 10^19"));
                         }
-                        n = n * 10 + (b - b'0') as u64;
+                        for &d in &buf[i..i + run] {
+                            n = n * 10 + (d - b'0') as u64;
+                        }
+                        digits += run as u32;
                         at = At::Digits;
+                        i += run;
+                        continue;
                     }
                     b',' | b']' => {
                         if at == At::Value {
@@ -294,6 +307,7 @@ impl<R: BufRead> Lexer<R> {
                     _ if at == At::Value => return Err(fail("an unsigned integer")),
                     _ => return Err(fail("',' or ']'")),
                 }
+                i += 1;
             }
             let len = buf.len();
             self.r.consume(len);
@@ -500,6 +514,24 @@ mod tests {
         );
         let e = lex("[1,2").uints(|_, _| Ok(())).unwrap_err();
         assert_eq!(e.offset, Some(4));
+        // The 20th digit is the error, in one buffer or split across several.
+        let long = format!("[1,{}]", "9".repeat(25));
+        for capacity in [1, 3, 7, 64] {
+            let reader = std::io::BufReader::with_capacity(capacity, long.as_bytes());
+            let e = Lexer::new(reader).uints(|_, _| Ok(())).unwrap_err();
+            assert_eq!(
+                (e.offset, e.expected.as_str()),
+                (Some(22), "an integer below 10^19")
+            );
+        }
+        let mut got = 0;
+        lex("[9999999999999999999]")
+            .uints(|n, _| {
+                got = n;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(got, 9_999_999_999_999_999_999);
         let e = lex(r#""abc"#).string(&mut Vec::new(), 9).unwrap_err();
         assert!(e.expected.contains("truncated"));
     }

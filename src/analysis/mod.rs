@@ -111,35 +111,34 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
     let mut s3 = s3?;
     owned::transfer(&mut s3);
     progress.phase("dominators");
-    // Whether s3 can follow s2 is counted in the pass that marks the leaked
-    // objects; the other checks run while the dominators are computed.
-    let (fit, leaked, d) = std::thread::scope(|scope| {
+    // Everything else the groups need runs beside the dominators: the
+    // checks, which objects leaked (whether s3 can follow s2 is counted in
+    // that pass), the classes.
+    let (others, d) = std::thread::scope(|scope| {
         let others = scope.spawn(|| {
             s3.check_unique_ids().map_err(|e| e.in_file(files[2]))?;
             order::check(
                 ("s1", files[0], &ids1),
                 ("s2", files[1], ids2.heap_objects()),
-            )
+            )?;
+            let mut tally = order::Tally::new(&ids2);
+            let leaked: Vec<bool> = (0..s3.node_count())
+                .map(|n| {
+                    let id = s3.node_id[n];
+                    let in_s2 = ids2.type_of(id);
+                    if s3.is_heap_object(n) {
+                        tally.add(in_s2, id, s3.node_type[n]);
+                    }
+                    in_s2.is_some() && !ids1.contains(id)
+                })
+                .collect();
+            tally.verdict(("s2", files[1]), ("s3", files[2]))?;
+            Ok::<_, AnalysisError>((leaked, classes::compute(&s3)))
         });
-        let mut tally = order::Tally::new(&ids2);
-        let leaked: Vec<bool> = (0..s3.node_count())
-            .map(|n| {
-                let id = s3.node_id[n];
-                let in_s2 = ids2.type_of(id);
-                if s3.is_heap_object(n) {
-                    tally.add(in_s2, id, s3.node_type[n]);
-                }
-                in_s2.is_some() && !ids1.contains(id)
-            })
-            .collect();
-        let s3_fits = tally.verdict(("s2", files[1]), ("s3", files[2]));
         let d = dominators::compute(&s3);
-        let c = classes::compute(&s3);
-        let others = others.join().expect("the checks do not panic");
-        (others.and(s3_fits), leaked, (d, c))
+        (others.join().expect("the checks do not panic"), d)
     });
-    fit?;
-    let (d, c) = d;
+    let (leaked, c) = others?;
     let leaked = |n: usize| leaked[n] && groups::is_user_object(&s3, n);
     let mut all = groups::group(&s3, &d, &c, leaked);
     let count = all.iter().map(|g| g.count).sum();

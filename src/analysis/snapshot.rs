@@ -487,6 +487,8 @@ struct Records {
     what: &'static str,
     count: u64,
     fields: usize,
+    /// `count` x `fields`.
+    total: u64,
     values: u64,
     field: usize,
 }
@@ -497,6 +499,7 @@ impl Records {
             what,
             count,
             fields,
+            total: count * fields as u64,
             values: 0,
             field: 0,
         }
@@ -505,7 +508,7 @@ impl Records {
     /// The field the next value is.
     #[inline]
     fn next(&mut self) -> Result<usize, String> {
-        if self.values == self.count * self.fields as u64 {
+        if self.values == self.total {
             let (what, count, fields) = (self.what, self.count, self.fields);
             return Err(format!(
                 "']' after {} {what} values ({what}_count {count} x {fields} fields)",
@@ -661,6 +664,17 @@ fn read_nodes<R: BufRead>(
     Ok(())
 }
 
+/// `v / d`, and whether `d` divides `v`: every edge's target goes through
+/// here, so V8's usual field counts get a constant divisor (a multiply).
+#[inline]
+fn div_exact(v: u64, d: u64) -> (u64, bool) {
+    match d {
+        6 => (v / 6, v.is_multiple_of(6)),
+        7 => (v / 7, v.is_multiple_of(7)),
+        _ => (v / d, v.is_multiple_of(d)),
+    }
+}
+
 fn read_edges<R: BufRead>(
     l: &mut Lexer<R>,
     m: &Meta,
@@ -692,10 +706,11 @@ fn read_edges<R: BufRead>(
         } else if f == m.edge_name {
             (name, name_at) = (u32_of(v, "a name or index")? as u64, at);
         } else if f == m.edge_to {
-            if v % m.node_fields as u64 != 0 || v >= node_values {
+            let (node, exact) = div_exact(v, m.node_fields as u64);
+            if !exact || v >= node_values {
                 return Err(format!("to_node values that index a node, found {v}"));
             }
-            put(&mut s.edge_to, (v / m.node_fields as u64) as u32, e)?;
+            put(&mut s.edge_to, node as u32, e)?;
         }
         if records.ended() {
             // The type may come after the name: check the name once both are read.
