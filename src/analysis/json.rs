@@ -275,7 +275,8 @@ impl<R: BufRead> Lexer<R> {
                                 continue;
                             }
                         }
-                        // The digits in one run: the loop that most of a file goes through.
+                        // Longer values, a value split across buffers, the buffer's
+                        // last bytes: the digits in one run.
                         let run = buf[i..]
                             .iter()
                             .take(20)
@@ -468,7 +469,6 @@ impl<R: BufRead> Lexer<R> {
     }
 }
 
-/// After a cut: drop the bytes of a character the cut split.
 /// The unsigned integer of fewer than 8 digits that starts `bytes` (8 of
 /// them), and its length: the digits found and combined in a few word
 /// operations, with no branch per digit. `None` for 8 digits or more.
@@ -491,6 +491,7 @@ fn short_uint(bytes: &[u8]) -> Option<(u64, u32)> {
     Some((v, len))
 }
 
+/// After a cut: drop the bytes of a character the cut split.
 fn trim_partial_char(out: &mut Vec<u8>, start: usize) {
     let tail = out.len().saturating_sub(4).max(start);
     if let Err(e) = std::str::from_utf8(&out[tail..]) {
