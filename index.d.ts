@@ -76,6 +76,17 @@ export interface ConfigureOptions {
    */
   objectIds?: 'keep' | 'reset'
   /**
+   * `'in-process'` (default): V8 builds and writes the snapshot on the
+   * isolate's thread, which is blocked meanwhile. `'fork'` (Linux): V8
+   * collects garbage, then leakguard forks and a child process builds,
+   * compresses and writes the snapshot while the app keeps running; it
+   * costs the child's memory plus the app's copy-on-write growth (the
+   * guard counts both), and the snapshot's object ids are fresh, so fork
+   * snapshots cannot be diffed (see the README). Near-heap-limit
+   * snapshots are always in-process.
+   */
+  capture?: 'in-process' | 'fork'
+  /**
    * The memory-headroom guard (on by default): `false` turns it off, an
    * object replaces its settings (fields left out take their defaults;
    * `{}` turns it back on with all defaults). `true` is refused: it would
@@ -179,6 +190,25 @@ export interface EngineInfo {
   fallbackReason?: string
   /** The NODE_MODULE_VERSIONs this build ships shims for. */
   builtAbis: Array<number>
+}
+
+/**
+ * What a fork capture cost (bytes). `blockMs` is the parent's share: V8's
+ * garbage collection and object count, the fork, and the aborted pass.
+ */
+export interface ForkResult {
+  /** The child process that wrote the file (it has exited). */
+  pid: number
+  /**
+   * The child's peak RSS: its snapshot graph plus the pages it shared
+   * with the app.
+   */
+  childPeakRss: number
+  /**
+   * How much the app's RSS grew above its level at the fork while the
+   * child ran (copy-on-write pages), as sampled every 20 ms.
+   */
+  parentGrowth: number
 }
 
 /** One constructor's objects. */
@@ -438,7 +468,9 @@ export interface S3Options {
  * the worker that calls it) and writes it to a file.
  *
  * The event loop is blocked while V8 builds and serializes the snapshot;
- * compression and writing happen on a separate thread. The file appears under
+ * compression and writing happen on a separate thread. With `capture:
+ * 'fork'` (Linux) it is blocked only until V8's garbage collection and the
+ * fork are done: a child process builds, compresses and writes the file. The file appears under
  * its final name only when complete, with mode 0600.
  *
  * One snapshot at a time per isolate: a call made while another snapshot is
@@ -479,6 +511,8 @@ export interface SnapshotOptions {
   reason?: string
   /** `'keep'` or `'reset'` V8's object-id map; see `ConfigureOptions.objectIds`. */
   objectIds?: 'keep' | 'reset'
+  /** `'in-process'` or `'fork'`; see `ConfigureOptions.capture`. */
+  capture?: 'in-process' | 'fork'
   /**
    * `false`: do not upload this snapshot (S3 configured or not; the
    * gzip default is then as without S3).
@@ -505,7 +539,11 @@ export interface SnapshotResult {
   reason: string
   /** V8's used heap size just before the snapshot, in bytes. */
   heapUsed: number
-  /** How long the JS thread (event loop) was blocked: take, serialize, delete, in ms. */
+  /**
+   * How long the JS thread (event loop) was blocked: take, serialize,
+   * delete, in ms; for a fork capture, V8's collection and count, the
+   * fork and V8's aborted pass.
+   */
   blockMs: number
   /**
    * From the call to the complete, renamed file, in ms (an upload's own
@@ -518,9 +556,12 @@ export interface SnapshotResult {
   rssAfter: number
   /**
    * What was done with V8's object-id map: `'reset'` only when asked for
-   * and possible (not in the `node-v8` fallback).
+   * and possible (not in the `node-v8` fallback); `'fresh'` after a fork
+   * capture, whose ids match no other snapshot's (V8 dropped the map).
    */
-  objectIds: 'keep' | 'reset'
+  objectIds: 'keep' | 'reset' | 'fresh'
+  /** What a fork capture (`capture: 'fork'`) cost; absent in-process. */
+  fork?: ForkResult
   /** What the memory-headroom guard decided; absent when it is off. */
   headroom?: HeadroomResult
   /**

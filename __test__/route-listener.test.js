@@ -46,6 +46,15 @@ test('native: every status, one stderr line each, other paths a bare 404', async
   assert.ok(s.path.startsWith(app.dir) && s.bytes > 0 && s.heapUsed > 0, ok.body)
   readSnapshot(s.path)
 
+  // ?capture=fork: this snapshot comes from a forked child (issue #14).
+  const forked = await app.req({ path: `${app.route}?capture=fork`, token: TOKEN })
+  assert.equal(forked.status, 200, forked.body)
+  assert.equal(json(forked).objectIds, 'fresh')
+  assert.deepEqual(readSnapshot(json(forked).path).snapshot.leakguard, { capture: 'fork' })
+  const badMode = await app.req({ path: `${app.route}?capture=child`, token: TOKEN })
+  assert.equal(badMode.status, 400)
+  assert.match(json(badMode).error.message, /`capture`: accepted: 'in-process' or 'fork'/)
+
   await control(app, 'tight')
   const refused = await app.req({ token: TOKEN })
   assert.equal(refused.status, 503, refused.body)
@@ -62,7 +71,8 @@ test('native: every status, one stderr line each, other paths a bare 404', async
   const { stderr } = await app.stop()
   assert.match(stderr, new RegExp(`heap snapshot route listening on 127\\.0\\.0\\.1:${app.port}\\n`))
   const lines = stderr.split('\n').filter((l) => l.includes('heap snapshot route (http) from 127.0.0.1'))
-  assert.equal(lines.length, 10, stderr)
+  assert.equal(lines.length, 12, stderr)
+  assert.match(stderr, / 200 snapshot written to .* by a fork child, event loop blocked /)
   assert.match(stderr, / 200 snapshot written to /)
   assert.match(stderr, / 503 /)
 })

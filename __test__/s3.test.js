@@ -165,6 +165,21 @@ test('a snapshot is uploaded under the default key, with its metadata, and the l
   assert.equal(sha256(fs.readFileSync(kept.path)), sha256(await s3.getObject(kept.s3.key)))
 })
 
+test("a fork snapshot (capture: 'fork') is uploaded like any other, once the child has written it", { timeout: 120_000, skip: process.platform !== 'linux' }, async () => {
+  const dir = tmpDir('s3-fork')
+  const c = snapshotChild({ configure: { dir, s3: s3.config({ keepLocal: true }), capture: 'fork' }, env: s3.env(), setup: BIG_HEAP })
+  const { result: r } = await outcome(c)
+  assert.equal(r.objectIds, 'fresh')
+  assert.ok(r.fork.pid > 0)
+  assert.equal(r.s3.bytes, r.bytes)
+  assert.ok(r.s3.parts > 1, `in parts: ${r.s3.parts}`)
+  const bytes = await s3.getObject(r.s3.key)
+  assert.equal(sha256(bytes), sha256(fs.readFileSync(r.path)))
+  const file = path.join(tmpDir('s3-fork-download'), 'fork.heapsnapshot')
+  fs.writeFileSync(file, zlib.gunzipSync(bytes))
+  assert.deepEqual(readSnapshot(file).snapshot.leakguard, { capture: 'fork' })
+})
+
 test('a snapshot larger than a part goes up in parts while it is being written', { timeout: 180_000 }, async (t) => {
   const dir = tmpDir('s3-multipart')
   const c = snapshotChild({

@@ -1,5 +1,5 @@
 'use strict'
-// `npm run bench [-- --mb 300 --rounds 3 --only capture|floor|shapes|guard|http|analysis|s3]`.
+// `npm run bench [-- --mb 300 --rounds 3 --only capture|floor|shapes|guard|http|analysis|s3|route|fork]`.
 // capture: every variant in a fresh process, round-robin, on the same heap.
 // floor:   at 100 MB, leakguard against writeHeapSnapshot('/dev/null').
 // shapes:  extra memory a snapshot needs, per heap shape (sizes the guard).
@@ -7,6 +7,7 @@
 // http:    HTTP throughput with the heap threshold armed vs without leakguard.
 // s3:      gzip-1 snapshots uploaded to a local S3 server (s3s-fs) vs local only.
 // route:   autocannon against an app with the route mounted, one snapshot through it mid-run.
+// fork:    in-process vs capture: 'fork' under autocannon, per Node major, on the same heap.
 // Each section prints a markdown table and saves it under bench/out/.
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -275,11 +276,40 @@ async function route () {
   ].join('\n'))
 }
 
+/** In-process vs fork capture under load, per Node major, on one heap. */
+async function fork (nodes) {
+  const { compare, MODES } = require('./fork')
+  const results = await compare({ nodes, mb: MB, rounds: ROUNDS, log: console.log })
+  fs.writeFileSync(path.join(OUT, 'fork.jsonl'), results.map((r) => JSON.stringify(r)).join('\n') + '\n')
+  const rows = []
+  for (const major of [...new Set(results.map((r) => r.major))]) {
+    const of = Object.fromEntries(MODES.map((m) => [m, results.filter((r) => r.major === major && r.capture === m)]))
+    const med = (mode, key) => median(of[mode].map((r) => r[key]))
+    for (const mode of MODES) {
+      const block = med(mode, 'longestBlockMs')
+      const ratio = mode === 'fork' ? ` (${(block / med('in-process', 'longestBlockMs')).toFixed(2)}×)` : ''
+      const child = mode === 'fork' ? `${MiB(med(mode, 'childPeakRss'))} MiB` : '–'
+      const growth = mode === 'fork' ? `${MiB(med(mode, 'parentGrowth'))} MiB` : '–'
+      rows.push(`| ${major} | ${mode} | ${MiB(med(mode, 'heapUsed'))} MiB | ${(block / 1000).toFixed(2)} s${ratio} | ${(med(mode, 'blockMs') / 1000).toFixed(2)} s | ${(med(mode, 'fileMs') / 1000).toFixed(1)} s | ${med(mode, 'servedDuring')} | ${MiB(med(mode, 'parentPeakRss'))} MiB | ${growth} | ${child} |`)
+    }
+  }
+  save('fork', [
+    `### Fork capture against in-process, under load: ${machine}`,
+    '',
+    `bench/fork-app.js: ${MB} MiB of small live objects (${MB * 8000} objects), node:http, autocannon at 20 connections from 3 s before the snapshot until its file is complete; a fresh process per run, modes alternating, ${ROUNDS} rounds per Node major; medians. Longest block: the event loop's longest stall during the snapshot (monitorEventLoopDelay max); blockMs: leakguard's own measure of the JS thread's share; file: from the call to the complete file; served: requests answered meanwhile; peak RSS: the app's VmHWM; growth: the app's copy-on-write growth while the child ran; child: the child's peak RSS.`,
+    '',
+    '| Node | capture | heapUsed | longest block | blockMs | file | served | app peak RSS | app growth | child peak RSS |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    ''
+  ].join('\n'))
+}
+
 async function main () {
-  setup({ log: () => {} })
+  const { nodes } = setup({ log: () => {} })
   fs.mkdirSync(OUT, { recursive: true })
-  for (const [name, section] of Object.entries({ guard, shapes, floor, capture, http, analysis, s3, route })) {
-    if (!ONLY || ONLY === name) await section()
+  for (const [name, section] of Object.entries({ guard, shapes, floor, capture, http, analysis, s3, route, fork })) {
+    if (!ONLY || ONLY === name) await section(nodes)
   }
 }
 

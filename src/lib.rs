@@ -79,7 +79,9 @@ pub fn busy() -> bool {
 /// the worker that calls it) and writes it to a file.
 ///
 /// The event loop is blocked while V8 builds and serializes the snapshot;
-/// compression and writing happen on a separate thread. The file appears under
+/// compression and writing happen on a separate thread. With `capture:
+/// 'fork'` (Linux) it is blocked only until V8's garbage collection and the
+/// fork are done: a child process builds, compresses and writes the file. The file appears under
 /// its final name only when complete, with mode 0600.
 ///
 /// One snapshot at a time per isolate: a call made while another snapshot is
@@ -242,9 +244,10 @@ pub struct HeadroomCheck {
 pub fn headroom(env: Env) -> Result<Option<HeadroomCheck>> {
     let engine = engine::select(&env).map_err(|e| e.into_napi(&env))?;
     let heap = engine.heap().map_err(|e| e.into_napi(&env))?;
-    let config = config::defaults().headroom;
+    let defaults = config::defaults();
+    let set_aside = capture::set_aside(defaults.capture);
     Ok(
-        guard::assess(&config, heap, memory::rss()).map(|a| HeadroomCheck {
+        guard::assess(&defaults.headroom, heap, memory::rss(), set_aside).map(|a| HeadroomCheck {
             fits: a.need <= a.room.bytes,
             need: a.need as f64,
             available: a.room.bytes as f64,

@@ -13,6 +13,20 @@ pub fn rss() -> u64 {
     pages * page_size()
 }
 
+/// Resident memory only this process maps (private clean and dirty pages),
+/// in bytes: what a forked child's copy-on-write can duplicate at most.
+/// 0 if unreadable.
+#[cfg(target_os = "linux")]
+pub fn private_rss() -> u64 {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+    let kib: u64 = rollup
+        .lines()
+        .filter(|l| l.starts_with("Private_Clean:") || l.starts_with("Private_Dirty:"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum();
+    kib << 10
+}
+
 /// Resident set size in bytes (0 if unreadable), from the task's basic info.
 #[cfg(target_os = "macos")]
 pub fn rss() -> u64 {
@@ -84,5 +98,15 @@ mod tests {
     fn rss_is_plausible() {
         let rss = super::rss();
         assert!(rss > 1 << 20 && rss < 1 << 40, "{rss}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn private_rss_is_part_of_rss() {
+        let private = super::private_rss();
+        assert!(
+            private > 1 << 20 && private <= super::rss() + (1 << 20),
+            "{private}"
+        );
     }
 }

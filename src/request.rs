@@ -21,6 +21,8 @@ pub struct Request {
     /// What asked for the snapshot (`'api'`, `'signal'`, ..., or the caller's label).
     pub reason: String,
     pub object_ids: ObjectIds,
+    /// Where V8 builds and serializes the snapshot.
+    pub capture: CaptureMode,
     pub headroom: Headroom,
     /// Write one stderr line with the outcome: for triggers nobody awaits.
     pub announce: bool,
@@ -44,6 +46,9 @@ pub enum ObjectIds {
     /// The map is dropped: memory returns, but the next snapshot's ids do not
     /// match this one's.
     Reset,
+    /// Not a choice, an outcome: a fork snapshot numbers objects afresh, and
+    /// V8 dropped the process's map (see `capture::fork`).
+    Fresh,
 }
 
 impl ObjectIds {
@@ -51,11 +56,39 @@ impl ObjectIds {
         match self {
             ObjectIds::Keep => "keep",
             ObjectIds::Reset => "reset",
+            ObjectIds::Fresh => "fresh",
+        }
+    }
+
+    /// What a caller may ask for.
+    pub fn parse(s: &str) -> Option<Self> {
+        [ObjectIds::Keep, ObjectIds::Reset]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// Where V8 builds and serializes a snapshot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CaptureMode {
+    /// On the isolate's thread, which is blocked meanwhile.
+    #[default]
+    InProcess,
+    /// In a forked child (Linux): the thread is blocked only until V8's
+    /// garbage collection and the fork are done; ids come out fresh.
+    Fork,
+}
+
+impl CaptureMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptureMode::InProcess => "in-process",
+            CaptureMode::Fork => "fork",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [ObjectIds::Keep, ObjectIds::Reset]
+        [CaptureMode::InProcess, CaptureMode::Fork]
             .into_iter()
             .find(|v| v.as_str() == s)
     }
@@ -80,9 +113,22 @@ pub struct Snapshot {
     pub object_ids: ObjectIds,
     /// `None` when the guard is off (or had nothing to read).
     pub guard: Option<GuardReport>,
+    /// What a fork capture cost; `None` in-process.
+    pub fork: Option<ForkReport>,
     /// Older files retention could not delete: `'error'` events after this
     /// snapshot's own, which succeeded.
     pub retention_failures: Vec<LgError>,
     /// Where the file went in S3, once verified there.
     pub s3: Option<Uploaded>,
+}
+
+/// What a fork capture cost, as the parent saw it.
+#[derive(Clone, Copy, Debug)]
+pub struct ForkReport {
+    pub pid: u32,
+    /// The child's peak RSS (its snapshot graph and the pages it copied).
+    pub child_peak_rss: u64,
+    /// How far the parent's RSS grew above its level at the fork while the
+    /// child ran (copy-on-write as the app kept writing), as sampled.
+    pub parent_growth: u64,
 }

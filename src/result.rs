@@ -23,7 +23,9 @@ pub struct SnapshotResult {
     pub reason: String,
     /// V8's used heap size just before the snapshot, in bytes.
     pub heap_used: i64,
-    /// How long the JS thread (event loop) was blocked: take, serialize, delete, in ms.
+    /// How long the JS thread (event loop) was blocked: take, serialize,
+    /// delete, in ms; for a fork capture, V8's collection and count, the
+    /// fork and V8's aborted pass.
     pub block_ms: f64,
     /// From the call to the complete, renamed file, in ms (an upload's own
     /// time is `s3.afterFileMs` on top).
@@ -33,14 +35,31 @@ pub struct SnapshotResult {
     /// Process RSS once the file was complete and freed memory returned to the OS.
     pub rss_after: i64,
     /// What was done with V8's object-id map: `'reset'` only when asked for
-    /// and possible (not in the `node-v8` fallback).
-    #[napi(ts_type = "'keep' | 'reset'")]
+    /// and possible (not in the `node-v8` fallback); `'fresh'` after a fork
+    /// capture, whose ids match no other snapshot's (V8 dropped the map).
+    #[napi(ts_type = "'keep' | 'reset' | 'fresh'")]
     pub object_ids: String,
+    /// What a fork capture (`capture: 'fork'`) cost; absent in-process.
+    pub fork: Option<ForkResult>,
     /// What the memory-headroom guard decided; absent when it is off.
     pub headroom: Option<HeadroomResult>,
     /// Where the snapshot went in S3, once verified there (the promise
     /// resolves only then); absent without S3.
     pub s3: Option<UploadResult>,
+}
+
+/// What a fork capture cost (bytes). `blockMs` is the parent's share: V8's
+/// garbage collection and object count, the fork, and the aborted pass.
+#[napi(object)]
+pub struct ForkResult {
+    /// The child process that wrote the file (it has exited).
+    pub pid: u32,
+    /// The child's peak RSS: its snapshot graph plus the pages it shared
+    /// with the app.
+    pub child_peak_rss: f64,
+    /// How much the app's RSS grew above its level at the fork while the
+    /// child ran (copy-on-write pages), as sampled every 20 ms.
+    pub parent_growth: f64,
 }
 
 /// The memory-headroom guard's numbers for one snapshot (bytes).
@@ -74,6 +93,11 @@ impl From<Snapshot> for SnapshotResult {
             rss_before: s.rss_before as i64,
             rss_after: s.rss_after as i64,
             object_ids: s.object_ids.as_str().to_string(),
+            fork: s.fork.map(|f| ForkResult {
+                pid: f.pid,
+                child_peak_rss: f.child_peak_rss as f64,
+                parent_growth: f.parent_growth as f64,
+            }),
             headroom: s.guard.map(|g| HeadroomResult {
                 need: g.need as f64,
                 available: g.available as f64,

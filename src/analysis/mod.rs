@@ -116,6 +116,8 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
     // that pass), the classes.
     let (others, d) = std::thread::scope(|scope| {
         let others = scope.spawn(|| {
+            let forks = [ids1.fork, ids2.fork, s3.fork];
+            order::not_forked(files, forks)?;
             s3.check_unique_ids().map_err(|e| e.in_file(files[2]))?;
             order::check(
                 ("s1", files[0], &ids1),

@@ -34,6 +34,23 @@ pub fn check(
     tally.verdict((a.0, a.1), (b.0, b.1))
 }
 
+/// Refuses fork snapshots (`forks[i]` for `files[i]`): the child numbers
+/// objects afresh, and V8 drops the process's ids after the aborted pass,
+/// so a fork snapshot's ids match no other snapshot's, before or after it.
+pub fn not_forked(files: [&Path; 3], forks: [bool; 3]) -> Result<(), AnalysisError> {
+    let Some(i) = forks.iter().position(|&f| f) else {
+        return Ok(());
+    };
+    Err(AnalysisError::unfit(format!(
+        "s{} ({}) was taken with capture: 'fork': a fork snapshot gets fresh object ids (and \
+         resets the process's), so it cannot be compared by id with any other snapshot; take \
+         s1, s2 and s3 with capture: 'in-process' (the default), and read a fork snapshot on \
+         its own with `leakguard summary`",
+        i + 1,
+        files[i].display()
+    )))
+}
+
 /// The newer snapshot's heap objects, counted against the older's.
 pub struct Tally {
     newest: u32,

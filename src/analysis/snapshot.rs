@@ -14,6 +14,9 @@ use super::{AnalysisError, Progress};
 
 /// One heap snapshot's graph.
 pub struct Snapshot {
+    /// Taken by a fork capture (`"leakguard":{"capture":"fork"}` in the
+    /// header): its ids match no other snapshot's.
+    pub fork: bool,
     pub node_types: Vec<String>,
     pub edge_types: Vec<String>,
     /// Per node type: a heap object's (see `heap_types`).
@@ -65,16 +68,24 @@ pub enum Want {
 pub struct Ids {
     keys: Vec<u64>,
     heap: Vec<bool>,
+    /// As `Snapshot::fork`.
+    pub fork: bool,
 }
 
 impl Ids {
     /// Sorts `keys`; a duplicate id is an error (at `at`, the end of the file).
-    fn new(mut keys: Vec<u64>, node_types: &[String], at: u64) -> Result<Ids, AnalysisError> {
+    fn new(
+        mut keys: Vec<u64>,
+        node_types: &[String],
+        fork: bool,
+        at: u64,
+    ) -> Result<Ids, AnalysisError> {
         keys.sort_unstable();
         unique(keys.iter().map(|k| k >> 8), at)?;
         Ok(Ids {
             keys,
             heap: heap_types(node_types),
+            fork,
         })
     }
 
@@ -146,6 +157,8 @@ struct Meta {
     edge_types: Vec<String>,
     node_count: u64,
     edge_count_total: u64,
+    /// `"leakguard":{"capture":"fork"}` in the header (see `Snapshot::fork`).
+    fork: bool,
     /// `snapshot.meta.location_fields`: how many, and where `object_index`,
     /// `script_id`, `line` and `column` are (none: locations are not read).
     location_fields: Option<(usize, [usize; 4])>,
@@ -361,7 +374,7 @@ pub fn parse<R: BufRead>(r: R, want: Want, size: Option<u64>) -> Result<Parsed, 
         return Err(missing("nodes"));
     }
     if want == Want::Ids {
-        return Ids::new(ids, &meta.node_types, l.offset()).map(Parsed::Ids);
+        return Ids::new(ids, &meta.node_types, meta.fork, l.offset()).map(Parsed::Ids);
     }
     if !seen_edges {
         return Err(missing("edges"));
@@ -370,6 +383,7 @@ pub fn parse<R: BufRead>(r: R, want: Want, size: Option<u64>) -> Result<Parsed, 
         return Err(missing("strings"));
     }
     s.end = l.offset();
+    s.fork = meta.fork;
     s.check()?;
     s.keep_locations(meta.node_fields);
     s.propagate_detachedness();
@@ -425,7 +439,9 @@ impl Meta {
             }
             _ => Err(bad(&format!("snapshot.{key} (a whole number below 2^32)"))),
         };
+        let capture = v.get("leakguard").and_then(|l| l.get("capture"));
         Ok(Meta {
+            fork: matches!(capture, Some(Value::Str(c)) if c == "fork"),
             node_fields: node_fields.len(),
             edge_fields: edge_fields.len(),
             node_type: at_field(&node_fields, "type", "node_fields")?,
@@ -791,6 +807,7 @@ fn read_strings<R: BufRead>(
 impl Snapshot {
     fn empty() -> Self {
         Snapshot {
+            fork: false,
             node_types: Vec::new(),
             edge_types: Vec::new(),
             heap: Vec::new(),

@@ -33,6 +33,7 @@ const GROUPS: &[&[&str]] = &[
     &["LEAKGUARD_DIR"],
     &["LEAKGUARD_GZIP"],
     &["LEAKGUARD_OBJECT_IDS"],
+    &["LEAKGUARD_CAPTURE"],
     &["LEAKGUARD_SIGNAL"],
     &["LEAKGUARD_QUIET"],
     &["LEAKGUARD_DRAIN_MS"],
@@ -249,6 +250,9 @@ impl<'a> Vars<'a> {
                     Some(_) => Ok(v.to_string()),
                     None => Err(accepted(rules::OBJECT_IDS)),
                 })
+            }
+            "LEAKGUARD_CAPTURE" => {
+                o.capture = self.read(lead, |v| rules::capture_mode(v).map(|_| v.to_string()))
             }
             "LEAKGUARD_SIGNAL" => o.signal = self.read(lead, signal),
             "LEAKGUARD_QUIET" => o.quiet = self.read(lead, flag),

@@ -29,7 +29,7 @@ use crate::error::{LgError, LgResult};
 use crate::events::Listener;
 use crate::guard::Headroom;
 use crate::process;
-use crate::request::{ObjectIds, Request, REASON_API};
+use crate::request::{CaptureMode, ObjectIds, Request, REASON_API};
 use crate::sink::s3::S3Settings;
 use crate::sink::Retain;
 use s3::S3Options;
@@ -44,6 +44,7 @@ pub struct Defaults {
     /// Whether `gzip` was set: unset, snapshots bound for S3 are gzip level 1.
     pub gzip_set: bool,
     pub object_ids: ObjectIds,
+    pub capture: CaptureMode,
     pub headroom: Headroom,
     /// No stderr line for snapshots nobody awaits.
     pub quiet: bool,
@@ -75,6 +76,7 @@ static DEFAULTS: Mutex<Defaults> = Mutex::new(Defaults {
     gzip: None,
     gzip_set: false,
     object_ids: ObjectIds::Keep,
+    capture: CaptureMode::InProcess,
     headroom: Headroom {
         enabled: true,
         factor: None,
@@ -160,6 +162,9 @@ pub fn resolve(options: ConfigureOptions) -> LgResult<Configuration> {
     if let Some(ids) = options.object_ids.as_deref().and_then(ObjectIds::parse) {
         next.object_ids = ids;
     }
+    if let Some(mode) = options.capture.as_deref().and_then(CaptureMode::parse) {
+        next.capture = mode;
+    }
     if let Some(headroom) = options.headroom {
         next.headroom = headroom_config(headroom);
     }
@@ -226,6 +231,16 @@ pub struct ConfigureOptions<'env> {
     /// its level before, but later snapshots' ids do not match this one's.
     #[napi(ts_type = "'keep' | 'reset'")]
     pub object_ids: Option<String>,
+    /// `'in-process'` (default): V8 builds and writes the snapshot on the
+    /// isolate's thread, which is blocked meanwhile. `'fork'` (Linux): V8
+    /// collects garbage, then leakguard forks and a child process builds,
+    /// compresses and writes the snapshot while the app keeps running; it
+    /// costs the child's memory plus the app's copy-on-write growth (the
+    /// guard counts both), and the snapshot's object ids are fresh, so fork
+    /// snapshots cannot be diffed (see the README). Near-heap-limit
+    /// snapshots are always in-process.
+    #[napi(ts_type = "'in-process' | 'fork'")]
+    pub capture: Option<String>,
     /// The memory-headroom guard (on by default): `false` turns it off, an
     /// object replaces its settings (fields left out take their defaults;
     /// `{}` turns it back on with all defaults). `true` is refused: it would
@@ -377,6 +392,9 @@ pub struct SnapshotOptions {
     /// `'keep'` or `'reset'` V8's object-id map; see `ConfigureOptions.objectIds`.
     #[napi(ts_type = "'keep' | 'reset'")]
     pub object_ids: Option<String>,
+    /// `'in-process'` or `'fork'`; see `ConfigureOptions.capture`.
+    #[napi(ts_type = "'in-process' | 'fork'")]
+    pub capture: Option<String>,
     /// `false`: do not upload this snapshot (S3 configured or not; the
     /// gzip default is then as without S3).
     pub s3: Option<bool>,
@@ -398,6 +416,7 @@ pub fn parse_configure(value: Unknown) -> LgResult<ConfigureOptions> {
             "dir",
             "gzip",
             "objectIds",
+            "capture",
             "headroom",
             "signal",
             "threshold",
@@ -415,6 +434,7 @@ pub fn parse_configure(value: Unknown) -> LgResult<ConfigureOptions> {
         dir: r.path("dir")?,
         gzip: r.gzip("gzip")?,
         object_ids: r.object_ids("objectIds")?,
+        capture: r.capture("capture")?,
         headroom: r.headroom("headroom")?,
         signal: r.signal("signal")?,
         threshold: r.threshold("threshold")?,
@@ -433,7 +453,15 @@ pub fn parse_snapshot(value: Option<Unknown>) -> LgResult<SnapshotOptions> {
         Some(v) => Reader::new(
             v,
             "snapshot()",
-            &["dir", "filename", "gzip", "reason", "objectIds", "s3"],
+            &[
+                "dir",
+                "filename",
+                "gzip",
+                "reason",
+                "objectIds",
+                "capture",
+                "s3",
+            ],
         )?,
         None => None,
     };
@@ -446,6 +474,7 @@ pub fn parse_snapshot(value: Option<Unknown>) -> LgResult<SnapshotOptions> {
         gzip: r.gzip("gzip")?,
         reason: r.reason("reason")?,
         object_ids: r.object_ids("objectIds")?,
+        capture: r.capture("capture")?,
         s3: r.boolean("s3")?,
     })
 }
@@ -591,6 +620,11 @@ pub fn request(options: SnapshotOptions) -> Request {
             .as_deref()
             .and_then(ObjectIds::parse)
             .unwrap_or(defaults.object_ids),
+        capture: options
+            .capture
+            .as_deref()
+            .and_then(CaptureMode::parse)
+            .unwrap_or(defaults.capture),
         headroom: defaults.headroom,
         announce: false,
         retain: defaults.retain,

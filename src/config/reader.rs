@@ -114,6 +114,19 @@ impl<'env> Reader<'env> {
         }
     }
 
+    pub fn capture(&self, key: &str) -> LgResult<Option<String>> {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        let Some(s) = string_of(&v) else {
+            return Err(self.invalid(key, &v, rules::CAPTURE));
+        };
+        match rules::capture_mode(&s) {
+            Ok(_) => Ok(Some(s)),
+            Err(why) => Err(self.invalid_because(key, &format!("got {}; {why}", describe(&v)))),
+        }
+    }
+
     pub fn headroom(&self, key: &str) -> LgResult<Option<Either<bool, HeadroomOptions>>> {
         // `true` is refused: "on with the defaults" or "on with the settings
         // I had"? The guard is on by default; `{}` says the former plainly.

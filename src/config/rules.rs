@@ -1,10 +1,26 @@
 //! Value rules shared by JS options and `LEAKGUARD_*` variables, so that
 //! both accept the same values and say so in the same words.
 
+use crate::request::CaptureMode;
+
 pub const GZIP: &str = "true, false, or an integer gzip level 1-9";
 pub const COUNT: &str = "a whole number >= 1 and <= 1000000000";
 pub const RATIO: &str = "a fraction of the heap limit, 0 < ratio <= 1";
 pub const OBJECT_IDS: &str = "'keep' or 'reset'";
+pub const CAPTURE: &str = "'in-process' or 'fork'";
+
+/// A capture mode this platform can run: fork capture needs Linux (its
+/// memory workaround reads /proc/self/smaps).
+pub fn capture_mode(s: &str) -> Result<CaptureMode, String> {
+    match CaptureMode::parse(s) {
+        Some(CaptureMode::Fork) if !cfg!(target_os = "linux") => Err(format!(
+            "'fork' needs Linux (this is {}); use 'in-process'",
+            std::env::consts::OS
+        )),
+        Some(mode) => Ok(mode),
+        None => Err(format!("accepted: {CAPTURE}")),
+    }
+}
 
 pub fn gzip_level(n: f64) -> Option<u32> {
     (n.fract() == 0.0 && (1.0..=9.0).contains(&n)).then_some(n as u32)

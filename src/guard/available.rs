@@ -24,6 +24,9 @@ pub enum Bound {
     Host,
     /// The configured `headroom.limitMb`.
     Configured,
+    /// Another bound, less what a fork capture sets aside for the app's
+    /// copy-on-write growth while the child runs (bytes).
+    ForkSetAside(Box<Bound>, u64),
 }
 
 impl std::fmt::Display for Bound {
@@ -33,6 +36,12 @@ impl std::fmt::Display for Bound {
             Bound::CgroupV1(p) => write!(f, "cgroup v1 memory.limit_in_bytes of {}", p.display()),
             Bound::Host => write!(f, "the host's MemAvailable"),
             Bound::Configured => write!(f, "headroom.limitMb"),
+            Bound::ForkSetAside(bound, bytes) => write!(
+                f,
+                "{bound}, less {} MiB set aside for the app's copy-on-write growth while the \
+                 fork child runs",
+                bytes >> 20
+            ),
         }
     }
 }

@@ -82,13 +82,20 @@ pub struct Assessment {
 
 /// `None` when the guard is off, or nothing could be read (no /proc). The
 /// need is a guess from heap bytes: V8 counts the objects only during a
-/// snapshot (see `estimate`).
-pub fn assess(config: &Headroom, heap: HeapStats, rss: u64) -> Option<Assessment> {
+/// snapshot (see `estimate`). `set_aside` is taken off the room first: a
+/// fork capture's worst case of the app's copy-on-write growth.
+pub fn assess(config: &Headroom, heap: HeapStats, rss: u64, set_aside: u64) -> Option<Assessment> {
     if !config.enabled {
         return None;
     }
     let configured = config.limit.map(|limit| (limit, rss));
-    let room = available::available(&available::fs_root(), configured)?;
+    let mut room = available::available(&available::fs_root(), configured)?;
+    if set_aside > 0 {
+        room = Available {
+            bytes: room.bytes.saturating_sub(set_aside),
+            bound: available::Bound::ForkSetAside(Box::new(room.bound), set_aside),
+        };
+    }
     Some(Assessment {
         need: estimate::need(config, heap, None, None),
         room,
@@ -101,15 +108,16 @@ pub fn assess(config: &Headroom, heap: HeapStats, rss: u64) -> Option<Assessment
 /// fallback engine) and the estimate from heap bytes does not fit. When the
 /// room is below the worst case heap bytes allow, V8 is asked to count, and
 /// `slots` for what the count alone cannot tell (arrays holding the same
-/// objects many times).
+/// objects many times). `set_aside` as for `assess`.
 pub fn check(
     config: &Headroom,
     heap: HeapStats,
     rss: u64,
+    set_aside: u64,
     counted: bool,
     slots: &dyn Fn() -> Option<JsSlots>,
 ) -> LgResult<Option<Watch>> {
-    let Some(Assessment { room, need }) = assess(config, heap, rss) else {
+    let Some(Assessment { room, need }) = assess(config, heap, rss, set_aside) else {
         return Ok(None);
     };
     let floor_only = counted && config.factor.is_none();
@@ -135,8 +143,15 @@ enum Refusal {
     Floor { rss: u64, floor_only: bool },
     /// At V8's object count, before any graph memory: the estimate does not fit.
     Counted { nodes: u64, rss: u64 },
-    /// While V8 built or serialized: RSS went past what the estimate allowed.
-    Exceeded { rss: u64, budget: u64 },
+    /// While V8 built or serialized: the extra RSS (`projected` to all of
+    /// the objects, while V8 built the graph) went past what the estimate
+    /// allowed, or RSS came within the reserve of the limit.
+    Exceeded {
+        rss: u64,
+        extra: u64,
+        projected: Option<u64>,
+        budget: u64,
+    },
 }
 
 impl Refusal {
@@ -174,14 +189,25 @@ impl Refusal {
                         room.bound
                     ),
                 ),
-                Refusal::Exceeded { rss, budget } => (
+                Refusal::Exceeded {
+                    rss,
+                    extra,
+                    projected,
+                    budget,
+                } => (
                     Phase::MidCapture,
                     rss,
                     format!(
-                    "heap snapshot aborted mid-capture: it grew RSS to {} MiB, more than the {} \
-                     MiB its estimate allowed (estimate {} MiB for heapUsed {} MiB; {} MiB were \
-                     available, bound by {}), so it was stopped before reaching the limit; memory \
-                     was released, no file was written",
+                    "heap snapshot aborted mid-capture: it used {} MiB more than before{} (RSS {} \
+                     MiB), past the {} MiB its estimate allowed or too close to the limit \
+                     (estimate {} MiB for heapUsed {} MiB; {} MiB were available, bound by {}), \
+                     so it was stopped before reaching the limit; memory was released, no file \
+                     was written",
+                    mib(extra),
+                    projected.map_or(String::new(), |p| format!(
+                        ", on course for {} MiB once V8 has processed every object",
+                        mib(p)
+                    )),
                     mib(rss),
                     mib(budget),
                     mib(need),

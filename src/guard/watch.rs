@@ -128,6 +128,8 @@ impl Watch {
         if rss > self.ceiling() || extra.max(projected) > self.budget() {
             self.tripped = Some(Refusal::Exceeded {
                 rss,
+                extra,
+                projected: (projected > extra).then_some(projected),
                 budget: self.budget(),
             });
         }

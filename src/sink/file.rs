@@ -8,6 +8,7 @@
 use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 
 use super::dir::{cstring, Dir};
@@ -110,6 +111,32 @@ impl FileSink {
             rx,
         )?;
         self.upload = Some((tx, pending));
+        Ok(())
+    }
+
+    /// The temporary file's descriptor, for a writer in a forked child.
+    pub fn raw_fd(&self) -> RawFd {
+        self.out
+            .as_ref()
+            .expect("file sink finished")
+            .get_ref()
+            .as_raw_fd()
+    }
+
+    /// Takes `bytes` written into the file by another process (a fork
+    /// child) as this sink's own, before `finish`: they must all be there.
+    pub fn adopt(&mut self, bytes: u64) -> LgResult<()> {
+        let file = self.out.as_ref().expect("file sink finished").get_ref();
+        let len = file
+            .metadata()
+            .map_err(|e| self.paths.io_error("fstat", &e))?
+            .len();
+        if len != bytes {
+            return Err(LgError::capture(format!(
+                "the fork child reported {bytes} bytes written, but the file holds {len}"
+            )));
+        }
+        self.bytes = bytes;
         Ok(())
     }
 

@@ -10,6 +10,7 @@ pub mod s3;
 mod stale;
 
 pub use dir::Dir;
+pub use file::FileSink;
 pub use retain::Retain;
 
 use std::io::{self, Write};
@@ -54,13 +55,19 @@ pub struct Written {
 /// thread, so a bad directory fails before any capture work is done; with
 /// S3, its upload starts here too, reading the file as it grows.
 pub fn open(dest: &Destination, origin: &s3::Origin) -> LgResult<Box<dyn Sink>> {
-    let mut file = file::FileSink::create(dest)?;
-    if let Some(settings) = &dest.s3 {
-        file.upload(Arc::clone(settings), origin)?;
-    }
-    let file: Box<dyn Sink> = Box::new(file);
+    let file: Box<dyn Sink> = Box::new(open_file(dest, origin)?);
     Ok(match dest.gzip {
         Some(level) => Box::new(gzip::GzipSink::new(file, level)),
         None => file,
     })
+}
+
+/// The file sink alone (and its upload), for a writer that compresses by
+/// itself: a fork child.
+pub fn open_file(dest: &Destination, origin: &s3::Origin) -> LgResult<FileSink> {
+    let mut file = file::FileSink::create(dest)?;
+    if let Some(settings) = &dest.s3 {
+        file.upload(Arc::clone(settings), origin)?;
+    }
+    Ok(file)
 }

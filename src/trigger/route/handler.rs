@@ -99,10 +99,7 @@ impl RouteHandler {
         let respond = match self.route.decide(&incoming, Instant::now()) {
             Decision::Pass => return Ok(None),
             Decision::Respond(response) => Err(response),
-            Decision::Capture(download) => self
-                .route
-                .start(download)
-                .map(|request| (request, download)),
+            Decision::Capture(ask) => self.route.start(ask).map(|request| (request, ask)),
         };
         let (deferred, promise) = promise::create(&env)?;
         let answer = move |env: &Env, response: Response| {
@@ -114,10 +111,9 @@ impl RouteHandler {
         };
         match respond {
             Err(response) => answer(&env, response),
-            Ok((request, download)) => {
+            Ok((request, ask)) => {
                 let route = Arc::clone(&self.route);
-                let settle =
-                    move |env: &Env, outcome| answer(env, route.finish(&outcome, download));
+                let settle = move |env: &Env, outcome| answer(env, route.finish(&outcome, ask));
                 drain::request(&env, request, Box::new(settle));
             }
         }

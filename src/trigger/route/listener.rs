@@ -28,7 +28,7 @@ use tokio::sync::{oneshot, Semaphore};
 use tokio::task::AbortHandle;
 
 use super::file_body::FileBody;
-use super::{log, Decision, Download, Incoming, Response, Route};
+use super::{log, Ask, Decision, Incoming, Response, Route};
 use crate::capture::{self, Context};
 use crate::config::route::ListenSettings;
 use crate::error::{LgError, LgResult};
@@ -154,7 +154,7 @@ async fn serve(
         Decision::Pass => Response::not_found(),
         Decision::Respond(response) => response,
         // Its own task: a client that hangs up does not leave the route busy.
-        Decision::Capture(download) => tokio::spawn(capture(route, download))
+        Decision::Capture(ask) => tokio::spawn(capture(route, ask))
             .await
             .unwrap_or_else(|_| Response::of(&Err(LgError::capture("the route's task failed")))),
     };
@@ -183,13 +183,10 @@ enum Answer {
 }
 
 /// Has the JS thread take the snapshot; the response once it is settled.
-async fn capture(route: Arc<Route>, download: Download) -> Response {
+async fn capture(route: Arc<Route>, ask: Ask) -> Response {
     let (tx, rx) = oneshot::channel();
     let on_js = Arc::clone(&route);
-    handoff::send(
-        &SLOT,
-        Box::new(move |from| claim(from, &on_js, download, tx)),
-    );
+    handoff::send(&SLOT, Box::new(move |from| claim(from, &on_js, ask, tx)));
     let outcome = match rx.await {
         Ok(Answer::Busy(response)) => return response,
         Ok(Answer::Done(outcome)) => *outcome,
@@ -197,12 +194,12 @@ async fn capture(route: Arc<Route>, download: Download) -> Response {
             "the JS thread did not take the request (is the process exiting?)",
         )),
     };
-    route.finish(&outcome, download)
+    route.finish(&outcome, ask)
 }
 
 /// On the JS thread.
-fn claim(from: Context, route: &Route, download: Download, tx: oneshot::Sender<Answer>) {
-    match route.start(download) {
+fn claim(from: Context, route: &Route, ask: Ask, tx: oneshot::Sender<Answer>) {
+    match route.start(ask) {
         Err(busy) => drop(tx.send(Answer::Busy(busy))),
         Ok(mut request) => {
             request.tap = Some(Box::new(move |outcome| {

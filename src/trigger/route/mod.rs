@@ -6,8 +6,9 @@
 //! In order: the exact path, else the request is the app's (`Pass`); POST
 //! only (405); an address that failed too often waits (429, `backoff`);
 //! the bearer token (401, the same for every way of getting it wrong); no
-//! unknown query parameter and no request body (400; `download` only where
-//! the route allows it); one snapshot at a time (429; `decide` on any
+//! unknown query parameter and no request body (400; `capture` takes
+//! `fork` or `in-process`, `download` is known only where the route allows
+//! it); one snapshot at a time (429; `decide` on any
 //! thread for this route, `start` on the JS thread for every other
 //! trigger). Then the snapshot goes through the same path as `snapshot()`
 //! (guard, queue, events, gzip, S3; the in-app route's also through the
@@ -30,10 +31,10 @@ use napi::bindgen_prelude::Either;
 
 use crate::capture;
 use crate::config::route::RouteSettings;
-use crate::config::{self, SnapshotOptions};
+use crate::config::{self, rules, SnapshotOptions};
 use crate::error::LgResult;
 use crate::process::write_stderr;
-use crate::request::{Request, Snapshot, REASON_HTTP};
+use crate::request::{CaptureMode, Request, Snapshot, REASON_HTTP};
 use auth::Token;
 use backoff::{Backoff, Verdict};
 pub use response::Response;
@@ -54,9 +55,17 @@ pub enum Decision {
     /// Not the route's path: the app's request.
     Pass,
     Respond(Response),
-    /// Authorised: `start` on the JS thread (then `finish`); whether the
-    /// file is the response's body.
-    Capture(Download),
+    /// Authorised: `start` on the JS thread (then `finish`).
+    Capture(Ask),
+}
+
+/// What an authorised request asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Ask {
+    /// Whether the file is the response's body.
+    pub download: Download,
+    /// `?capture=`; the configured mode without it.
+    pub capture: Option<CaptureMode>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -112,7 +121,11 @@ impl Route {
         }
         backoff.succeeded(incoming.address);
         drop(backoff);
-        let known: &[&str] = if self.download { &["download"] } else { &[] };
+        let known: &[&str] = if self.download {
+            &["capture", "download"]
+        } else {
+            &["capture"]
+        };
         if let Some(name) = path::unknown_param(query, known) {
             return Decision::Respond(Response::unknown_param(name));
         }
@@ -124,26 +137,33 @@ impl Route {
             Some("1") => Download::Yes,
             Some(_) => return Decision::Respond(Response::bad_download()),
         };
+        let capture = match path::param(query, "capture") {
+            None => None,
+            Some(mode) => match rules::capture_mode(mode) {
+                Ok(mode) => Some(mode),
+                Err(why) => return Decision::Respond(Response::bad_capture(&why)),
+            },
+        };
         if self.in_flight.swap(true, Ordering::SeqCst) {
             return Decision::Respond(Response::busy());
         }
-        Decision::Capture(download)
+        Decision::Capture(Ask { download, capture })
     }
 
     /// On the JS thread, after `Capture`: the request, unless another
     /// trigger's snapshot is in progress there.
-    pub fn start(&self, download: Download) -> Result<Request, Response> {
+    pub fn start(&self, ask: Ask) -> Result<Request, Response> {
         if capture::busy() {
             self.in_flight.store(false, Ordering::SeqCst);
             return Err(Response::busy());
         }
-        Ok(self.request(download))
+        Ok(self.request(ask))
     }
 
     /// The response to a captured request, once its snapshot (and upload) is done.
-    pub fn finish(&self, outcome: &LgResult<Snapshot>, download: Download) -> Response {
+    pub fn finish(&self, outcome: &LgResult<Snapshot>, ask: Ask) -> Response {
         self.in_flight.store(false, Ordering::SeqCst);
-        match (outcome, download) {
+        match (outcome, ask.download) {
             (Ok(s), Download::Yes) => Response::file(s),
             _ => Response::of(outcome),
         }
@@ -151,13 +171,14 @@ impl Route {
 
     /// A download is gzip (level 1 unless the route sets one) and stays
     /// local: an upload would delete the file being sent.
-    fn request(&self, download: Download) -> Request {
+    fn request(&self, Ask { download, capture }: Ask) -> Request {
         let gzip = match (self.gzip, download) {
             (None | Some(Either::A(false)), Download::Yes) => Some(Either::A(true)),
             (gzip, _) => gzip,
         };
         config::request(SnapshotOptions {
             reason: Some(REASON_HTTP.to_string()),
+            capture: capture.map(|mode| mode.as_str().to_string()),
             gzip,
             s3: if download == Download::Yes {
                 Some(false)
@@ -269,7 +290,11 @@ mod tests {
         );
         assert_eq!(status(&r, "POST", PATH, &[&good]), Some(200));
         assert_eq!(status(&r, "POST", PATH, &[&good]), Some(429));
-        r.finish(&Err(crate::error::LgError::capture("x")), Download::No);
+        let ask = Ask {
+            download: Download::No,
+            capture: None,
+        };
+        r.finish(&Err(crate::error::LgError::capture("x")), ask);
         assert_eq!(status(&r, "POST", &format!("{PATH}?"), &[&good]), Some(200));
     }
 

@@ -133,22 +133,19 @@ impl Response {
         };
         let body = format!(
             "{{{place},\"bytes\":{},\"heapUsed\":{},\"blockMs\":{:.1},\"totalMs\":{:.1},\
-             \"reason\":{}}}",
+             \"objectIds\":\"{}\",\"reason\":{}}}",
             s.bytes,
             s.heap_used,
             s.block_ms,
             s.total_ms,
+            s.object_ids.as_str(),
             string(&s.reason)
         );
         Response {
             status: 200,
             headers: Vec::new(),
             body,
-            outcome: format!(
-                "{outcome} ({}, event loop blocked {:.1} s)",
-                crate::units::bytes(s.bytes),
-                s.block_ms / 1000.0
-            ),
+            outcome: format!("{outcome} {}", crate::report::cost(s)),
             logged: true,
             file: None,
         }
@@ -156,6 +153,11 @@ impl Response {
 
     pub fn bad_download() -> Self {
         Self::error(400, "bad-request", "`download` takes 1 or 0")
+    }
+
+    /// `?capture=` with a mode this process cannot run (`why` says which it can).
+    pub fn bad_capture(why: &str) -> Self {
+        Self::error(400, "bad-request", &format!("`capture`: {why}"))
     }
 
     /// The finished (gzip) file as the body, with what the JSON would say

@@ -22,6 +22,9 @@ use std::time::Instant;
 
 use napi::Env;
 
+#[cfg(target_os = "linux")]
+mod fork;
+
 use crate::engine;
 use crate::error::{LgError, LgResult};
 use crate::events;
@@ -29,7 +32,7 @@ use crate::guard::{self, GuardReport};
 use crate::js_thread::{self, JsThread};
 use crate::memory;
 use crate::report::{announce, announce_upload};
-use crate::request::{ObjectIds, Request, Snapshot};
+use crate::request::{CaptureMode, ForkReport, ObjectIds, Request, Snapshot};
 use crate::sink::{self, retain};
 use crate::writer;
 
@@ -52,6 +55,7 @@ struct Captured {
     heap_used: u64,
     block_ms: f64,
     rss_before: u64,
+    fork: Option<ForkReport>,
 }
 
 #[derive(Default)]
@@ -163,6 +167,8 @@ fn start(from: Context, hop: Arc<JsThread>, mut request: Request, settle: Settle
 /// process is about to die; nothing else can run), and returns only once the
 /// file is complete. Listeners hear of it if the process lives on.
 pub fn capture_and_wait(mut request: Request) -> LgResult<Snapshot> {
+    // A fork would double the memory of a process already out of it.
+    request.capture = CaptureMode::InProcess;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let reason = request.reason.clone();
     let hop = js_thread::current();
@@ -214,7 +220,16 @@ struct Ready<'env> {
     heap: guard::HeapStats,
     rss_before: u64,
     watch: Option<guard::Watch>,
-    sink: Box<dyn sink::Sink>,
+    output: Output,
+}
+
+/// Where the snapshot's bytes go.
+enum Output {
+    /// Through the chunk queue into the sink stack, on the writer thread.
+    Stream(Box<dyn sink::Sink>),
+    /// Into the file, from a fork child that compresses by itself.
+    #[cfg(target_os = "linux")]
+    Fork(sink::FileSink, Option<u32>),
 }
 
 /// Everything that can fail before capture: no file exists unless it all passed.
@@ -224,6 +239,12 @@ fn prepare<'env>(from: Context<'env>, request: &Request) -> LgResult<Ready<'env>
         Context::Js(env) => engine::select(env)?,
         Context::Interrupt => Box::new(engine::native()?),
     };
+    if request.capture == CaptureMode::Fork && !engine.reports_progress() {
+        return Err(LgError::capture(
+            "capture: 'fork' needs leakguard's V8 shim, and this Node runs without one (see \
+             the warning LEAKGUARD_NO_SHIM); use capture: 'in-process'",
+        ));
+    }
     let rss_before = memory::rss();
     let heap = engine.heap()?;
     // The guard's walk of the heap (when memory is tight) collects garbage:
@@ -238,6 +259,7 @@ fn prepare<'env>(from: Context<'env>, request: &Request) -> LgResult<Ready<'env>
         &request.headroom,
         heap,
         rss_before,
+        set_aside(request.capture),
         engine.reports_progress(),
         &slots,
     )?;
@@ -246,21 +268,40 @@ fn prepare<'env>(from: Context<'env>, request: &Request) -> LgResult<Ready<'env>
         heap_used: heap.used,
         at: request.dest.at,
     };
-    let sink = sink::open(&request.dest, &origin)?;
+    let output = match request.capture {
+        CaptureMode::InProcess => Output::Stream(sink::open(&request.dest, &origin)?),
+        #[cfg(target_os = "linux")]
+        CaptureMode::Fork => {
+            Output::Fork(sink::open_file(&request.dest, &origin)?, request.dest.gzip)
+        }
+        #[cfg(not(target_os = "linux"))]
+        CaptureMode::Fork => return Err(LgError::config("capture: 'fork' needs Linux")),
+    };
     Ok(Ready {
         started,
         engine,
         heap,
         rss_before,
         watch,
-        sink,
+        output,
     })
 }
 
-/// Takes the snapshot into the writer. `written` hears, on the writer
-/// thread, that the file is complete (or failed); `done` gets the outcome
-/// once its upload is verified too (at once without one), after the stderr
-/// lines and retention.
+/// What the guard sets aside for `mode`: a fork's worst-case copy-on-write.
+pub fn set_aside(mode: CaptureMode) -> u64 {
+    match mode {
+        CaptureMode::InProcess => 0,
+        #[cfg(target_os = "linux")]
+        CaptureMode::Fork => fork::set_aside(),
+        #[cfg(not(target_os = "linux"))]
+        CaptureMode::Fork => 0,
+    }
+}
+
+/// Takes the snapshot into the writer (or a fork child). `written` hears,
+/// off the JS thread, that the file is complete (or failed); `done` gets
+/// the outcome once its upload is verified too (at once without one),
+/// after the stderr lines and retention.
 fn capture(
     ready: Ready,
     request: Request,
@@ -273,11 +314,11 @@ fn capture(
         heap,
         rss_before,
         watch,
-        sink,
+        output,
     } = ready;
     let final_path = request.dest.path.clone();
     let object_ids = request.object_ids;
-    let mut queue = writer::spawn(sink, writer::STALL, move |result| {
+    let finished = move |result: LgResult<writer::Finished<Captured>>| {
         memory::release_free_pages();
         let rss_after = memory::rss();
         let mut upload = None;
@@ -296,6 +337,7 @@ fn capture(
                 rss_after,
                 object_ids: done.capture.object_ids,
                 guard: done.capture.guard,
+                fork: done.capture.fork,
                 retention_failures: Vec::new(),
                 s3: None,
             }
@@ -321,11 +363,37 @@ fn capture(
             }),
             (snapshot, _) => settle(snapshot),
         }
-    });
+    };
 
     let blocked = Instant::now();
-    let counts = watch.as_ref().is_some_and(guard::Watch::counts);
     let watch = RefCell::new(watch);
+    // A tripped watch is why V8 stopped: report that, not the bare abort.
+    let why = |e: LgError| {
+        let tripped = watch.borrow().as_ref().and_then(guard::Watch::tripped);
+        tripped.unwrap_or(e)
+    };
+    let captured = |object_ids, fork| Captured {
+        object_ids,
+        guard: watch.borrow().as_ref().map(guard::Watch::report),
+        heap_used: heap.used,
+        block_ms: ms(blocked),
+        rss_before,
+        fork,
+    };
+    let sink = match output {
+        Output::Stream(sink) => sink,
+        #[cfg(target_os = "linux")]
+        Output::Fork(file, gzip) => {
+            CAPTURING.set(true);
+            let forked = fork::split(&*engine, &watch, &file, gzip);
+            CAPTURING.set(false);
+            let forked = forked.map_err(why);
+            let at_fork = forked.map(|forked| (forked, captured(ObjectIds::Fresh, None)));
+            return fork::finish_later(at_fork, file, final_path, finished);
+        }
+    };
+    let mut queue = writer::spawn(sink, writer::STALL, finished);
+    let counts = watch.borrow().as_ref().is_some_and(guard::Watch::counts);
     let watching = |check: &mut dyn FnMut(&mut guard::Watch) -> bool| {
         watch.borrow_mut().as_mut().is_none_or(check)
     };
@@ -338,23 +406,12 @@ fn capture(
         &mut |chunk| watching(&mut |w| w.chunk(chunk)) && queue.push(chunk),
     );
     CAPTURING.set(false);
-    let watch = watch.into_inner();
-    // A tripped watch is why V8 stopped: report that, not the bare abort.
-    let outcome = match watch.as_ref().and_then(guard::Watch::tripped) {
-        Some(abort) => Err(abort),
-        None => outcome,
-    };
+    let outcome = outcome.map_err(why);
     let object_ids = match object_ids {
         ObjectIds::Reset if engine.clear_object_ids() => ObjectIds::Reset,
         _ => ObjectIds::Keep,
     };
-    let captured = outcome.map(|()| Captured {
-        object_ids,
-        guard: watch.as_ref().map(guard::Watch::report),
-        heap_used: heap.used,
-        block_ms: ms(blocked),
-        rss_before,
-    });
+    let captured = outcome.map(|()| captured(object_ids, None));
     queue.close(captured.map_err(|e| e.with_path(&final_path)));
 }
 
