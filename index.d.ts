@@ -209,6 +209,15 @@ export interface ForkResult {
    * child ran (copy-on-write pages), as sampled every 20 ms.
    */
   parentGrowth: number
+  /**
+   * Where `blockMs` went, in ms: V8's garbage collection and object
+   * count before the fork,
+   */
+  gcMs: number
+  /** the fork itself (with making the heap forkable and back), */
+  forkMs: number
+  /** and V8's aborted pass in the app afterwards. */
+  abortMs: number
 }
 
 /** One constructor's objects. */
@@ -229,6 +238,8 @@ export interface GroupResult {
  * Would a snapshot fit now? The guard's numbers for this isolate, without
  * taking a snapshot; cheap enough for a readiness probe, so `need` is a
  * guess from heap bytes (a snapshot decides on V8's own object count).
+ * With `capture: 'fork'` configured, `available` is less what a fork sets
+ * aside for the app's copy-on-write growth (`boundBy` says so).
  * `null` when the guard is off.
  */
 export declare function headroom(): HeadroomCheck | null

@@ -43,6 +43,8 @@ test('a fork snapshot parses, holds a marker class, and says its ids are fresh',
     assert.equal(result.objectIds, 'fresh')
     assert.ok(result.fork.pid > 0 && result.fork.childPeakRss > 1 << 20, JSON.stringify(result.fork))
     assert.ok(result.fork.parentGrowth >= 0)
+    const { gcMs, forkMs, abortMs } = result.fork
+    assert.ok(gcMs > 0 && forkMs > 0 && abortMs >= 0 && gcMs + forkMs + abortMs <= result.blockMs + 1, JSON.stringify(result))
     assert.equal(result.bytes, fs.statSync(result.path).size)
     assert.equal(fs.statSync(result.path).mode & 0o777, 0o600)
     const s = readSnapshot(result.path)

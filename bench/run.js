@@ -296,7 +296,7 @@ async function fork (nodes) {
   save('fork', [
     `### Fork capture against in-process, under load: ${machine}`,
     '',
-    `bench/fork-app.js: ${MB} MiB of small live objects (${MB * 8000} objects), node:http, autocannon at 20 connections from 3 s before the snapshot until its file is complete; a fresh process per run, modes alternating, ${ROUNDS} rounds per Node major; medians. Longest block: the event loop's longest stall during the snapshot (monitorEventLoopDelay max); blockMs: leakguard's own measure of the JS thread's share; file: from the call to the complete file; served: requests answered meanwhile; peak RSS: the app's VmHWM; growth: the app's copy-on-write growth while the child ran; child: the child's peak RSS.`,
+    `bench/fork-app.js: ${MB} MiB of small live objects (${MB * 8000} objects), node:http, autocannon at 20 connections from 3 s before the snapshot until its file is complete; a fresh process per run, modes alternating, ${ROUNDS} rounds per Node major; medians. Longest block: the event loop's longest stall during the snapshot (the widest gap between ticks of a 10 ms timer); blockMs: leakguard's own measure of the JS thread's share; file: from the call to the complete file; served: requests answered meanwhile; peak RSS: the app's VmHWM; growth: the app's copy-on-write growth while the child ran; child: the child's peak RSS.`,
     '',
     '| Node | capture | heapUsed | longest block | blockMs | file | served | app peak RSS | app growth | child peak RSS |',
     '|---|---|---|---|---|---|---|---|---|---|',

@@ -239,6 +239,8 @@ pub struct HeadroomCheck {
 /// Would a snapshot fit now? The guard's numbers for this isolate, without
 /// taking a snapshot; cheap enough for a readiness probe, so `need` is a
 /// guess from heap bytes (a snapshot decides on V8's own object count).
+/// With `capture: 'fork'` configured, `available` is less what a fork sets
+/// aside for the app's copy-on-write growth (`boundBy` says so).
 /// `null` when the guard is off.
 #[napi]
 pub fn headroom(env: Env) -> Result<Option<HeadroomCheck>> {

@@ -131,4 +131,9 @@ pub struct ForkReport {
     /// How far the parent's RSS grew above its level at the fork while the
     /// child ran (copy-on-write as the app kept writing), as sampled.
     pub parent_growth: u64,
+    /// The parent's block, in ms: V8's collection and object count, the
+    /// fork, V8's aborted pass.
+    pub gc_ms: f64,
+    pub fork_ms: f64,
+    pub abort_ms: f64,
 }

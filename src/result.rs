@@ -60,6 +60,13 @@ pub struct ForkResult {
     /// How much the app's RSS grew above its level at the fork while the
     /// child ran (copy-on-write pages), as sampled every 20 ms.
     pub parent_growth: f64,
+    /// Where `blockMs` went, in ms: V8's garbage collection and object
+    /// count before the fork,
+    pub gc_ms: f64,
+    /// the fork itself (with making the heap forkable and back),
+    pub fork_ms: f64,
+    /// and V8's aborted pass in the app afterwards.
+    pub abort_ms: f64,
 }
 
 /// The memory-headroom guard's numbers for one snapshot (bytes).
@@ -97,6 +104,9 @@ impl From<Snapshot> for SnapshotResult {
                 pid: f.pid,
                 child_peak_rss: f.child_peak_rss as f64,
                 parent_growth: f.parent_growth as f64,
+                gc_ms: f.gc_ms,
+                fork_ms: f.fork_ms,
+                abort_ms: f.abort_ms,
             }),
             headroom: s.guard.map(|g| HeadroomResult {
                 need: g.need as f64,

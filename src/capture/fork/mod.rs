@@ -26,12 +26,12 @@ use std::os::fd::{FromRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::Captured;
+use super::{ms, Captured};
 use crate::engine::Engine;
 use crate::error::{LgError, LgResult};
 use crate::exit;
@@ -60,6 +60,12 @@ pub struct Forked {
     /// The read end of the child's report pipe.
     report: RawFd,
     rss_at_fork: u64,
+    /// Where the parent's block went: V8's collection and count before the
+    /// first progress report, the fork (with the smaps work), V8's aborted pass.
+    gc_ms: f64,
+    fork_ms: f64,
+    abort_ms: f64,
+    forked_at: Instant,
 }
 
 /// Off the JS thread, like the writer: waits for the child of `at_fork`,
@@ -124,6 +130,7 @@ pub fn split(
 ) -> LgResult<Forked> {
     let (read, write) = pipe().map_err(|e| LgError::capture(format!("pipe() failed: {e}")))?;
     let side = RefCell::new(Side::Before);
+    let started = Instant::now();
     let watching =
         |check: &mut dyn FnMut(&mut Watch) -> bool| watch.borrow_mut().as_mut().is_none_or(check);
     let mut progress = |done, total| {
@@ -131,7 +138,7 @@ pub fn split(
         match &*side {
             // V8's count: the guard decides before anything is copied.
             Side::Before if watching(&mut |w| w.progress(done, total)) => {
-                *side = fork(file, gzip, read, write);
+                *side = fork(file, gzip, read, write, ms(started));
                 matches!(*side, Side::Child(_))
             }
             Side::Child(_) => {
@@ -157,8 +164,9 @@ pub fn split(
             let finish = AssertUnwindSafe(|| out.finish(tripped.map_or(outcome, Err), write));
             child::exit(catch_unwind(finish).unwrap_or(child::EXIT_FAILED))
         }
-        Side::Parent(forked) => {
+        Side::Parent(mut forked) => {
             close(write);
+            forked.abort_ms = ms(forked.forked_at);
             Ok(forked)
         }
         side => {
@@ -175,7 +183,8 @@ pub fn split(
 }
 
 /// Forks here, inside V8's snapshot.
-fn fork(file: &FileSink, gzip: Option<u32>, read: RawFd, write: RawFd) -> Side {
+fn fork(file: &FileSink, gzip: Option<u32>, read: RawFd, write: RawFd, gc_ms: f64) -> Side {
+    let started = Instant::now();
     let forkable = match pages::Forkable::open() {
         Ok(forkable) => forkable,
         Err(e) => {
@@ -212,6 +221,10 @@ fn fork(file: &FileSink, gzip: Option<u32>, read: RawFd, write: RawFd) -> Side {
                 pid,
                 report: read,
                 rss_at_fork,
+                gc_ms,
+                fork_ms: ms(started),
+                abort_ms: 0.0,
+                forked_at: Instant::now(),
             })
         }
     }
@@ -226,6 +239,9 @@ impl Forked {
             pid: self.pid as u32,
             child_peak_rss: ended.child_peak_rss,
             parent_growth: ended.parent_growth,
+            gc_ms: self.gc_ms,
+            fork_ms: self.fork_ms,
+            abort_ms: self.abort_ms,
         };
         let pid = self.pid;
         match (ended.how, said) {
