@@ -7,9 +7,10 @@ const assert = require('node:assert/strict')
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
-const { PKG, tmpDir, readSnapshot, countObjects, listDir, runChild, startChild, kill } = require('./helpers')
+const { PKG, nodeCommand, tmpDir, readSnapshot, countObjects, listDir, runChild, startChild, kill } = require('./helpers')
 
 const linux = process.platform === 'linux'
+const cli = (...args) => nodeCommand([path.join(PKG, 'bin', 'leakguard.js'), ...args])
 
 // In the app: the pids of this process's children (the fork child among them).
 const CHILDREN = `
@@ -245,13 +246,13 @@ test('leakguard diff refuses fork snapshots, saying why', { skip: !linux }, () =
   const files = ['s1', 's2', 's3'].map((n) => path.join(dir, `${n}.heapsnapshot`))
   let failed
   try {
-    execFileSync(process.execPath, [path.join(PKG, 'bin', 'leakguard.js'), 'diff', ...files], { encoding: 'utf8', stdio: 'pipe' })
+    execFileSync(...cli('diff', ...files), { encoding: 'utf8', stdio: 'pipe' })
   } catch (e) { failed = e }
   assert.ok(failed, 'diff must refuse')
   assert.match(failed.stderr, /s2 .*capture: 'fork'/)
   assert.match(failed.stderr, /fresh object ids/)
   // summary reads it like any other snapshot.
-  const summary = execFileSync(process.execPath, [path.join(PKG, 'bin', 'leakguard.js'), 'summary', files[1]], { encoding: 'utf8' })
+  const summary = execFileSync(...cli('summary', files[1]), { encoding: 'utf8' })
   assert.match(summary, /Object/)
 })
 

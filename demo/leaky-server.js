@@ -5,7 +5,8 @@
 // would, over HTTP through leakguard's authenticated route, and uploaded to
 // S3 (a local S3-compatible server that `npm run demo` starts, at
 // DEMO_S3_ENDPOINT); it fetches them back, and leakguard's diff names the
-// leak and how it is held.
+// leak and how it is held. On Linux a fourth, ?capture=fork, is taken under
+// load, to show how little it blocks the app.
 const fs = require('node:fs')
 const crypto = require('node:crypto')
 const { spawnSync } = require('node:child_process')
@@ -47,9 +48,9 @@ const route = leakguard.route({ token: TOKEN, hash: crypto.randomBytes(12).toStr
 const server = http.createServer(route.wrap(app))
 
 /** `curl -X POST -H 'Authorization: Bearer …' http://…/heapdump-<hash>`: the route's JSON answer. */
-function callRoute (port) {
+function callRoute (port, query = '') {
   return new Promise((resolve, reject) => {
-    const req = http.request({ port, method: 'POST', path: route.path, headers: { Authorization: `Bearer ${TOKEN}` } }, (res) => {
+    const req = http.request({ port, method: 'POST', path: route.path + query, headers: { Authorization: `Bearer ${TOKEN}` } }, (res) => {
       let body = ''
       res.setEncoding('utf8').on('data', (d) => { body += d }).on('end', () => {
         if (res.statusCode !== 200) return reject(new Error(`route answered ${res.statusCode}: ${body}`))
@@ -60,21 +61,28 @@ function callRoute (port) {
   })
 }
 
-async function load (port, seconds) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 })
-  const until = Date.now() + seconds * 1000
+/** Requests from `clients` clients (each pausing `pauseMs` between calls) while `busy()`: how many were answered, and the slowest answer's ms. */
+async function load (port, busy, { clients = 8, pauseMs = 0 } = {}) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients })
   let sent = 0
+  let slowest = 0
   const worker = async () => {
-    while (Date.now() < until) {
+    while (busy()) {
+      const started = Date.now()
       await new Promise((resolve, reject) => {
         http.get({ port, path: `/item?id=${sent++}`, agent }, (res) => res.resume().on('end', resolve)).on('error', reject)
       })
+      slowest = Math.max(slowest, Date.now() - started)
+      if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs))
     }
   }
-  const before = sent
-  await Promise.all(Array.from({ length: 8 }, worker))
+  await Promise.all(Array.from({ length: clients }, worker))
   agent.destroy()
-  return sent - before
+  return { sent, slowest }
+}
+const forSeconds = (seconds) => {
+  const until = Date.now() + seconds * 1000
+  return () => Date.now() < until
 }
 
 /** Downloads the snapshots' objects (`aws s3 cp` in real life) into OUT_DIR/fetched. */
@@ -94,6 +102,20 @@ async function fetchBack (snapshots) {
   return files
 }
 
+/** One more, with ?capture=fork, while a client calls every 10 ms: a forked child writes it as the app answers. */
+async function forkSnapshot (port, snap, inProcess, mb) {
+  let pending = true
+  const taking = snap('?capture=fork').finally(() => { pending = false })
+  const [f, calls] = await Promise.all([taking, load(port, () => pending, { clients: 1, pauseMs: 10 })])
+  console.log([
+    '',
+    `a fourth, with POST ${route.path.slice(0, 18)}…?capture=fork, while a client called every 10 ms: ${f.s3 ? f.s3.key : f.path}`,
+    `  app blocked:   ${f.blockMs.toFixed(0)} ms (vs ${inProcess.blockMs.toFixed(0)} ms in-process for the third); the file complete after ${f.totalMs.toFixed(0)} ms, ${calls.sent} calls answered meanwhile, the slowest in ${calls.slowest} ms`,
+    `  memory:        the child peaked at ${mb(f.fork.childPeakRss)} MiB RSS; the app grew ${mb(f.fork.parentGrowth)} MiB (copy-on-write)`,
+    `  object ids:    ${f.objectIds}: for a look at one live process; diff in-process snapshots`
+  ].join('\n'))
+}
+
 server.listen(0, '127.0.0.1', async () => {
   const { port } = server.address()
   fs.mkdirSync(OUT_DIR, { recursive: true })
@@ -103,17 +125,17 @@ server.listen(0, '127.0.0.1', async () => {
   // The route answers with where the snapshot went; the 'snapshot' event has the rest.
   let last
   leakguard.on('snapshot', (r) => { last = r })
-  const snap = async () => {
-    const answer = await callRoute(port)
+  const snap = async (query) => {
+    const answer = await callRoute(port, query)
     return { ...answer, ...last }
   }
   // Three snapshots: before load, after some, after more. What the second
   // has that the first lacks, and the third still holds, is the leak.
   const s1 = await snap()
   console.log(`leaky server on http://127.0.0.1:${port}; loading it for 2 x ${LOAD_SECONDS / 2} s ...`)
-  await load(port, LOAD_SECONDS / 2)
+  await load(port, forSeconds(LOAD_SECONDS / 2))
   const s2 = await snap()
-  const sent = await load(port, LOAD_SECONDS / 2)
+  const { sent } = await load(port, forSeconds(LOAD_SECONDS / 2))
   console.log(`served requests: requestLog holds ${requestLog.length} records, renderCache ${renderCache.size} entries (${sent} in the second half)`)
   const r = await snap()
   console.log([
@@ -139,5 +161,6 @@ server.listen(0, '127.0.0.1', async () => {
   const diff = spawnSync(process.execPath, [cli, 'diff', ...files, '--top', '3'], { stdio: 'inherit' })
   if (diff.status !== 0) throw new Error(`leakguard diff exited with ${diff.status}`)
   console.log('\nOr open the third snapshot in Chrome DevTools (Memory > Load profile) after gunzip -k, and find an object by its @id.')
+  if (process.platform === 'linux') await forkSnapshot(port, snap, r, mb)
   server.close()
 })
