@@ -72,12 +72,14 @@ fn page_owned(s: &Snapshot) -> Bits {
     page
 }
 
-/// The edges the dominator tree is built over (see the module's comment).
-pub fn essential_edges(s: &Snapshot) -> Bits {
+/// The edges the dominator tree is built over (see the module's comment),
+/// and the nodes they lead to.
+fn essential_edges(s: &Snapshot) -> (Bits, Bits) {
     let page = page_owned(s);
     let basic = Essential::new(s);
     let internal = s.edge_type_index("internal");
     let mut essential = Bits::new(s.edge_count());
+    let mut held = Bits::new(s.node_count());
     for from in 0..s.node_count() {
         for e in s.edges(from) {
             let to = s.edge_to[e] as usize;
@@ -90,10 +92,11 @@ pub fn essential_edges(s: &Snapshot) -> Bits {
             let into_page = from != ROOT && page.get(to) && !page.get(from);
             if basic.holds(s, from, e) && from != to && !into_page && !table_to_value() {
                 essential.set(e);
+                held.set(to);
             }
         }
     }
-    essential
+    (essential, held)
 }
 
 /// The table's id in the name V8 gives the edges of a WeakMap's entry,
@@ -139,11 +142,7 @@ const NONE: u32 = u32::MAX;
 /// node's semidominator).
 pub fn compute(s: &Snapshot) -> Dominators {
     let n = s.node_count();
-    let essential = essential_edges(s);
-    let mut held = Bits::new(n);
-    for e in (0..s.edge_count()).filter(|&e| essential.get(e)) {
-        held.set(s.edge_to[e] as usize);
-    }
+    let (essential, held) = essential_edges(s);
     let orphans: Vec<u32> = (0..n as u32)
         .filter(|&v| v as usize != ROOT && !held.get(v as usize))
         .collect();
@@ -152,7 +151,7 @@ pub fn compute(s: &Snapshot) -> Dominators {
     // Post-order from the root, iteratively; the root's frame goes on to
     // the orphans once its own edges are done.
     let mut order = vec![NONE; n]; // node -> post-order index
-    let mut by_order: Vec<u32> = Vec::with_capacity(n); // post-order index -> node
+    let mut reached = 0;
     let mut stack: Vec<(u32, u32)> = vec![(ROOT as u32, s.first_edge[ROOT])];
     let mut next_orphan = 0;
     let mut visited = Bits::new(n);
@@ -166,8 +165,8 @@ pub fn compute(s: &Snapshot) -> Dominators {
             next_orphan += 1;
             Some(orphans[next_orphan - 1] as usize)
         } else {
-            order[node] = by_order.len() as u32;
-            by_order.push(node as u32);
+            order[node] = reached as u32;
+            reached += 1;
             stack.pop();
             continue;
         };
@@ -177,7 +176,6 @@ pub fn compute(s: &Snapshot) -> Dominators {
         }
     }
     drop(visited);
-    let reached = by_order.len();
     let root = (reached - 1) as u32; // the root's post-order index: the highest
 
     // Predecessors in post-order space: essential edges between reached
@@ -244,6 +242,17 @@ pub fn compute(s: &Snapshot) -> Dominators {
     drop(preds);
     drop(pred_start);
 
+    // Back from post-order space (built only now: the predecessor lists
+    // were the peak).
+    let mut by_order = vec![0u32; reached]; // post-order index -> node
+    let mut unreached = Bits::new(n);
+    for (node, &o) in order.iter().enumerate() {
+        match o {
+            NONE => unreached.set(node),
+            o => by_order[o as usize] = node as u32,
+        }
+    }
+    drop(order);
     let mut idom = vec![ROOT as u32; n];
     for (o, &node) in by_order.iter().enumerate() {
         let d = doms[o];
@@ -253,6 +262,7 @@ pub fn compute(s: &Snapshot) -> Dominators {
             by_order[d as usize]
         };
     }
+    drop(doms);
     // Retained sizes: children come before their dominator in post-order;
     // nodes left unreached only retain themselves, towards the root.
     let mut retained: Vec<u64> = s.self_size.clone();
@@ -261,7 +271,7 @@ pub fn compute(s: &Snapshot) -> Dominators {
         retained[d] += retained[node as usize];
     }
     for node in 0..n {
-        if order[node] == NONE {
+        if unreached.get(node) {
             retained[ROOT] += retained[node];
         }
     }

@@ -312,7 +312,7 @@ mod tests {
 
     fn path_to(s: &Snapshot, node: usize) -> Path {
         let (c, d) = (classes::compute(s), dominators::compute(s));
-        read(s, &c, &d, &Retainers::new(s).edges(node).unwrap())
+        read(s, &c, &d, &Retainers::new(s).edges(s, node).unwrap())
     }
 
     fn labels(p: &Path) -> Vec<(String, String)> {

@@ -43,7 +43,12 @@ const MAX_KEY_BYTES: usize = 256;
 
 impl<R: BufRead> Lexer<R> {
     pub fn new(r: R) -> Self {
-        Lexer { r, offset: 0 }
+        Lexer::at(r, 0)
+    }
+
+    /// A lexer whose input starts at byte `offset` of the JSON.
+    pub fn at(r: R, offset: u64) -> Self {
+        Lexer { r, offset }
     }
 
     pub fn offset(&self) -> u64 {
@@ -234,6 +239,20 @@ impl<R: BufRead> Lexer<R> {
     /// of them.
     pub fn uints(
         &mut self,
+        f: impl FnMut(u64, u64) -> Result<(), String>,
+    ) -> Result<u64, AnalysisError> {
+        if !self.open(b'[', b']', "'[' opening an array of integers")? {
+            return Ok(0);
+        }
+        self.uints_run(None, f)
+    }
+
+    /// The values of an array already opened (after its `[`, or a `,`), to
+    /// its `]` or, with `limit`, to that many values: the separator after
+    /// the last is consumed either way. `uints` otherwise.
+    pub fn uints_run(
+        &mut self,
+        limit: Option<u64>,
         mut f: impl FnMut(u64, u64) -> Result<(), String>,
     ) -> Result<u64, AnalysisError> {
         #[derive(PartialEq)]
@@ -241,9 +260,6 @@ impl<R: BufRead> Lexer<R> {
             Value,
             Digits,
             AfterValue,
-        }
-        if !self.open(b'[', b']', "'[' opening an array of integers")? {
-            return Ok(0);
         }
         let mut count = 0u64;
         let (mut n, mut digits, mut at) = (0u64, 0u32, At::Value);
@@ -301,7 +317,7 @@ impl<R: BufRead> Lexer<R> {
                         f(n, start).map_err(|e| AnalysisError::at(start, &e))?;
                         count += 1;
                         (n, digits, at) = (0, 0, At::Value);
-                        if b == b']' {
+                        if b == b']' || Some(count) == limit {
                             self.r.consume(i + 1);
                             self.offset += i as u64 + 1;
                             return Ok(count);
@@ -320,6 +336,27 @@ impl<R: BufRead> Lexer<R> {
             let len = buf.len();
             self.r.consume(len);
             self.offset += len as u64;
+        }
+    }
+
+    /// Consumes bytes up to the next `byte`, left unconsumed: `false` if the
+    /// input ends first. At memory speed (`memchr`), for long plain runs.
+    pub fn skip_until(&mut self, byte: u8) -> Result<bool, AnalysisError> {
+        loop {
+            let buf = self
+                .r
+                .fill_buf()
+                .map_err(|e| AnalysisError::io(self.offset, &e))?;
+            if buf.is_empty() {
+                return Ok(false);
+            }
+            let found = memchr::memchr(byte, buf);
+            let run = found.unwrap_or(buf.len());
+            self.r.consume(run);
+            self.offset += run as u64;
+            if found.is_some() {
+                return Ok(true);
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 //! that s1 did not have and s3 still holds). Reads files only; knows nothing
 //! of capture.
 
+mod ahead;
 mod classes;
 mod code;
 mod dominators;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 pub use groups::Group;
 pub use hops::Hop;
 pub use progress::Progress;
+use snapshot::Bits;
 
 /// Totals and the top constructors of one snapshot.
 /// Sizes, classes and retained sizes are DevTools' (see `model`).
@@ -114,34 +116,42 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
     // Everything else the groups need runs beside the dominators: the
     // checks, which objects leaked (whether s3 can follow s2 is counted in
     // that pass), the classes.
+    let nodes = [ids1.len() as u64, ids2.len() as u64, s3.node_count() as u64];
     let (others, d) = std::thread::scope(|scope| {
-        let others = scope.spawn(|| {
+        let s3 = &s3;
+        // s1's and s2's ids go once the leaked objects are known.
+        let others = scope.spawn(move || {
             let forks = [ids1.fork, ids2.fork, s3.fork];
             order::not_forked(files, forks)?;
-            s3.check_unique_ids().map_err(|e| e.in_file(files[2]))?;
+            let by_id = s3.by_id().map_err(|e| e.in_file(files[2]))?;
             order::check(
                 ("s1", files[0], &ids1),
                 ("s2", files[1], ids2.heap_objects()),
             )?;
             let mut tally = order::Tally::new(&ids2);
-            let leaked: Vec<bool> = (0..s3.node_count())
-                .map(|n| {
-                    let id = s3.node_id[n];
-                    let in_s2 = ids2.type_of(id);
-                    if s3.is_heap_object(n) {
-                        tally.add(in_s2, id, s3.node_type[n]);
-                    }
-                    in_s2.is_some() && !ids1.contains(id)
-                })
-                .collect();
+            let mut leaked = Bits::new(s3.node_count());
+            // All three walked by id, side by side.
+            let (mut in_s1, mut in_s2) = (ids1.cursor(), ids2.cursor());
+            for key in by_id {
+                let (id, n) = ((key >> 32) as u32, key as u32 as usize);
+                let s2_type = in_s2.type_of(id);
+                if s3.is_heap_object(n) {
+                    tally.add(s2_type, id, s3.node_type[n]);
+                }
+                if s2_type.is_some() && in_s1.type_of(id).is_none() {
+                    leaked.set(n);
+                }
+            }
             tally.verdict(("s2", files[1]), ("s3", files[2]))?;
-            Ok::<_, AnalysisError>((leaked, classes::compute(&s3)))
+            drop((ids1, ids2));
+            let c = classes::compute(s3);
+            Ok::<_, AnalysisError>((leaked, c))
         });
-        let d = dominators::compute(&s3);
+        let d = dominators::compute(s3);
         (others.join().expect("the checks do not panic"), d)
     });
     let (leaked, c) = others?;
-    let leaked = |n: usize| leaked[n] && groups::is_user_object(&s3, n);
+    let leaked = |n: usize| leaked.get(n) && groups::is_user_object(&s3, n);
     let mut all = groups::group(&s3, &d, &c, leaked);
     let count = all.iter().map(|g| g.count).sum();
     all.truncate(top);
@@ -153,13 +163,13 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
         .zip(typical)
         .map(|(group, member)| LeakGroup {
             path: member
-                .and_then(|m| retainers.edges(m))
+                .and_then(|m| retainers.edges(&s3, m))
                 .map(|edges| hops::read(&s3, &c, &d, &edges)),
             group,
         })
         .collect();
     let diff = Diff {
-        nodes: [ids1.len() as u64, ids2.len() as u64, s3.node_count() as u64],
+        nodes,
         leaked: count,
         groups,
     };

@@ -21,15 +21,16 @@ use super::AnalysisError;
 /// first for 10-40 % of shared ids, reversed order the second for all.
 const TOLERANCE: u64 = 100;
 
-/// Checks that `b` (heap objects' id and type) can follow `a`; the names
-/// (`s1`) and files say which they are, for the message.
+/// Checks that `b` (heap objects' id and type, by id) can follow `a`; the
+/// names (`s1`) and files say which they are, for the message.
 pub fn check(
     a: (&str, &Path, &Ids),
     b: (&str, &Path, impl Iterator<Item = (u32, u8)>),
 ) -> Result<(), AnalysisError> {
     let mut tally = Tally::new(a.2);
+    let mut older = a.2.cursor();
     for (id, ty) in b.2 {
-        tally.add(a.2.type_of(id), id, ty);
+        tally.add(older.type_of(id), id, ty);
     }
     tally.verdict((a.0, a.1), (b.0, b.1))
 }
