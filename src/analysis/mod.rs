@@ -9,6 +9,7 @@ mod code;
 mod dominators;
 mod groups;
 mod hops;
+mod inflate;
 mod json;
 mod order;
 mod owned;
