@@ -65,7 +65,7 @@ function listDir (dir) {
 }
 
 /** Runs `script` in a child node (the one running the tests) with leakguard at `LG`. */
-function runChild (script, { env = {}, cwd, uid, gid, argv = [], wrap } = {}) {
+function runChild (script, { env = {}, cwd, uid, gid, argv = [], wrap, timeout = 120_000 } = {}) {
   const args = ['-e', `const LG = ${JSON.stringify(PKG)};\n${script}`, ...argv]
   const [node, nodeArgs] = nodeCommand(args)
   const cmd = wrap ? wrap[0] : node
@@ -76,7 +76,7 @@ function runChild (script, { env = {}, cwd, uid, gid, argv = [], wrap } = {}) {
     uid,
     gid,
     encoding: 'utf8',
-    timeout: 120_000
+    timeout
   })
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, error: r.error }
 }
