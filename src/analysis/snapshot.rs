@@ -444,6 +444,10 @@ impl Sections {
                     if !self.seen[0] {
                         return Err(AnalysisError::at(at, "\"nodes\" before \"edges\""));
                     }
+                    // A second list would be read after, or before, the first.
+                    if self.seen[1] {
+                        return Err(AnalysisError::at(at, "one \"edges\" section, not two"));
+                    }
                     let start = l.offset();
                     if ahead.is_some_and(|a| a.reads(start)) {
                         self.edges_ahead = Some(start);
@@ -1272,6 +1276,10 @@ mod tests {
             r#"{HEAD}"node_count":1,"edge_count":1}},"nodes":[0,0,1,0,1],"edges":[1,2,0],"strings":[""]}}"#
         ));
         assert!(e.expected.contains("found string index 2"), "{e}");
+        let e = error(&format!(
+            r#"{HEAD}"node_count":1,"edge_count":1}},"nodes":[0,0,1,0,1],"edges":[0,0,0],"edges":[0,0,0],"strings":[""]}}"#
+        ));
+        assert!(e.expected.contains("one \"edges\" section, not two"), "{e}");
         graph(&format!(r#"{HEAD}"node_count":1,"edge_count":1}},"nodes":[0,0,1,0,1],"edges":[0,9,0],"strings":[""]}}"#)).unwrap();
         let json = format!(
             r#"{HEAD}"node_count":2,"edge_count":0}},"nodes":[0,0,7,0,0,1,0,7,0,0],"strings":[""]}}"#
