@@ -8,6 +8,7 @@
 #[macro_use]
 extern crate napi_derive;
 
+mod alloc;
 mod analysis;
 pub mod analyze;
 mod capture;
@@ -42,6 +43,9 @@ use config::SnapshotOptions;
 use error::LgResult;
 use request::Snapshot;
 use result::SnapshotResult;
+
+#[global_allocator]
+static ALLOCATOR: alloc::Allocator = alloc::Allocator;
 
 /// Runs as the addon loads in each isolate (see `setup::on_load`).
 #[napi(module_exports)]

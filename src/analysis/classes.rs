@@ -242,7 +242,7 @@ impl Shapes {
             properties.clear();
             for e in s.edges(node) {
                 let name = s.edge_name[e];
-                if Some(s.edge_type[e] as usize) != property || s.name_is(name, "__proto__") {
+                if Some(s.edge_type(e) as usize) != property || s.name_is(name, "__proto__") {
                     continue;
                 }
                 let formatted = *formatted_length
@@ -343,7 +343,7 @@ impl Shapes {
     fn of(&self, s: &Snapshot, node: usize, m: &mut Matcher) -> Option<usize> {
         m.ranks.clear();
         for e in s.edges(node) {
-            if Some(s.edge_type[e] as usize) != self.property {
+            if Some(s.edge_type(e) as usize) != self.property {
                 continue;
             }
             let name = s.edge_name[e];

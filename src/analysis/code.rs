@@ -56,5 +56,5 @@ pub fn edge_to(s: &Snapshot, node: usize, names: &[&str]) -> Option<usize> {
             !matches!(s.edge_type_name(e), "element" | "hidden")
                 && names.iter().any(|n| s.name_is(s.edge_name[e], n))
         })
-        .map(|e| s.edge_to[e] as usize)
+        .map(|e| s.target(e))
 }

@@ -12,6 +12,7 @@
 //! edges. So V8's and Node's own roots (stack roots, handles, caches) never
 //! share in dominating what the application's globals hold.
 
+use super::sizes::Sizes;
 use super::snapshot::{Bits, Snapshot};
 
 pub const ROOT: usize = 0;
@@ -20,7 +21,7 @@ pub struct Dominators {
     /// Immediate dominator of each node (the root's is itself).
     pub idom: Vec<u32>,
     /// Self size plus everything the node dominates.
-    pub retained: Vec<u64>,
+    pub retained: Sizes,
 }
 
 /// Which edges hold an object alive for retainer paths: not weak, and
@@ -39,7 +40,7 @@ impl Essential {
     }
 
     pub fn holds(&self, s: &Snapshot, from: usize, edge: usize) -> bool {
-        let t = Some(s.edge_type[edge]);
+        let t = Some(s.edge_type(edge));
         t != self.weak && (t != self.shortcut || from == ROOT)
     }
 }
@@ -52,8 +53,8 @@ fn page_owned(s: &Snapshot) -> Bits {
     let mut page = Bits::new(s.node_count());
     let mut stack: Vec<u32> = Vec::new();
     for e in s.edges(ROOT) {
-        let t = Some(s.edge_type[e]);
-        let to = s.edge_to[e] as usize;
+        let t = Some(s.edge_type(e));
+        let to = s.target(e);
         let entry = t == shortcut || (t == element && s.is_dom_trees_root(to));
         if entry && !page.get(to) {
             page.set(to);
@@ -62,8 +63,8 @@ fn page_owned(s: &Snapshot) -> Bits {
     }
     while let Some(node) = stack.pop() {
         for e in s.edges(node as usize) {
-            let to = s.edge_to[e] as usize;
-            if !page.get(to) && Some(s.edge_type[e]) != weak {
+            let to = s.target(e);
+            if !page.get(to) && Some(s.edge_type(e)) != weak {
                 page.set(to);
                 stack.push(to as u32);
             }
@@ -82,10 +83,10 @@ fn essential_edges(s: &Snapshot) -> (Bits, Bits) {
     let mut held = Bits::new(s.node_count());
     for from in 0..s.node_count() {
         for e in s.edges(from) {
-            let to = s.edge_to[e] as usize;
+            let to = s.target(e);
             // V8 names these edges starting with a digit: only those are decoded.
             let table_to_value = || {
-                Some(s.edge_type[e]) == internal
+                Some(s.edge_type(e)) == internal
                     && s.name_starts_with_digit(s.edge_name[e])
                     && weak_map_table(s.string(s.edge_name[e])) == Some(s.node_id[from] as u64)
             };
@@ -160,7 +161,7 @@ pub fn compute(s: &Snapshot) -> Dominators {
         let (node, next) = (top.0 as usize, top.1 as usize);
         let to = if next < s.first_edge[node + 1] as usize {
             top.1 += 1;
-            essential.get(next).then_some(s.edge_to[next] as usize)
+            essential.get(next).then_some(s.target(next))
         } else if node == ROOT && next_orphan < orphans.len() {
             next_orphan += 1;
             Some(orphans[next_orphan - 1] as usize)
@@ -187,7 +188,7 @@ pub fn compute(s: &Snapshot) -> Dominators {
             return;
         }
         for e in s.edges(from).filter(|&e| essential.get(e)) {
-            let to = order[s.edge_to[e] as usize];
+            let to = order[s.target(e)];
             if to != NONE {
                 add(to, from_order);
             }
@@ -198,11 +199,26 @@ pub fn compute(s: &Snapshot) -> Dominators {
             }
         }
     };
-    // Counted at each list's own index and summed into its end, then
-    // filled from the end down: `pred_start` is its own cursor and ends at
-    // each list's start.
+    // A node with one predecessor has it as its dominator from the start,
+    // and needs no list: `doms` keeps the first predecessor counted, and
+    // only the others' lists are stored. Counted at each list's own index
+    // and summed into its end, then filled from the end down:
+    // `pred_start` is its own cursor and ends at each list's start.
+    let mut doms = vec![NONE; reached];
     for from in 0..n {
-        preds_of(from, &mut |to, _| pred_start[to as usize] += 1);
+        preds_of(from, &mut |to, from_order| {
+            let to = to as usize;
+            if pred_start[to] == 0 {
+                doms[to] = from_order;
+            }
+            pred_start[to] += 1;
+        });
+    }
+    for (count, dom) in pred_start.iter_mut().zip(&mut doms) {
+        match *count {
+            1 => *count = 0,
+            _ => *dom = NONE,
+        }
     }
     for i in 1..=reached {
         pred_start[i] += pred_start[i - 1];
@@ -210,22 +226,26 @@ pub fn compute(s: &Snapshot) -> Dominators {
     let mut preds = vec![0u32; pred_start[reached] as usize];
     for from in 0..n {
         preds_of(from, &mut |to, from_order| {
-            pred_start[to as usize] -= 1;
-            preds[pred_start[to as usize] as usize] = from_order;
+            if doms[to as usize] == NONE {
+                pred_start[to as usize] -= 1;
+                preds[pred_start[to as usize] as usize] = from_order;
+            }
         });
     }
     drop(essential);
 
-    // Cooper-Harvey-Kennedy.
-    let mut doms = vec![NONE; reached];
+    // Cooper-Harvey-Kennedy, over the nodes with lists. In post-order
+    // space a higher index is nearer the root; on the first pass, a
+    // predecessor below the node has not been reached yet.
     doms[root as usize] = root;
+    let mut first = true;
     let mut changed = true;
     while changed {
         changed = false;
         for b in (0..root as usize).rev() {
             let mut new_idom = NONE;
             for &p in &preds[pred_start[b] as usize..pred_start[b + 1] as usize] {
-                if doms[p as usize] == NONE {
+                if first && (p as usize) < b {
                     continue;
                 }
                 new_idom = match new_idom {
@@ -238,6 +258,7 @@ pub fn compute(s: &Snapshot) -> Dominators {
                 changed = true;
             }
         }
+        first = false;
     }
     drop(preds);
     drop(pred_start);
@@ -265,14 +286,14 @@ pub fn compute(s: &Snapshot) -> Dominators {
     drop(doms);
     // Retained sizes: children come before their dominator in post-order;
     // nodes left unreached only retain themselves, towards the root.
-    let mut retained: Vec<u64> = s.self_size.clone();
+    let mut retained = s.self_size.clone();
     for &node in &by_order[..reached - 1] {
         let d = idom[node as usize] as usize;
-        retained[d] += retained[node as usize];
+        retained.add(d, retained.get(node as usize));
     }
     for node in 0..n {
         if unreached.get(node) {
-            retained[ROOT] += retained[node];
+            retained.add(ROOT, retained.get(node));
         }
     }
     Dominators { idom, retained }
@@ -371,10 +392,11 @@ pub mod tests {
         ]);
         let d = compute(&s);
         assert_eq!(d.idom, [0, 0, 1, 1, 1, 0]);
-        assert_eq!(d.retained[1], 100);
-        assert_eq!(d.retained[2], 20);
+        assert_eq!(d.retained.get(1), 100);
+        assert_eq!(d.retained.get(2), 20);
         assert_eq!(
-            d.retained[0], 150,
+            d.retained.get(0),
+            150,
             "the weakly held E counts only towards the root"
         );
     }
@@ -408,15 +430,15 @@ pub mod tests {
         ]);
         let d = compute(&s);
         assert_eq!(d.idom[3], 2, "the map, not the root, dominates the entry");
-        assert_eq!(d.retained[1], 56);
+        assert_eq!(d.retained.get(1), 56);
         assert_eq!(
             (d.idom[5], d.idom[6]),
             (0, 0),
             "a cycle held only weakly: each off the root"
         );
         assert_eq!((d.idom[7], d.idom[8]), (0, 7));
-        assert_eq!(d.retained[7], 17);
-        assert_eq!(d.retained[0], 79);
+        assert_eq!(d.retained.get(7), 17);
+        assert_eq!(d.retained.get(0), 79);
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub fn group(
     let mut stack = vec![(ROOT as u32, true)];
     while let Some((node, entering)) = stack.pop() {
         let node = node as usize;
-        let counted = s.self_size[node] > 0 && member(node);
+        let counted = s.self_size.get(node) > 0 && member(node);
         let k = c.of[node];
         if !entering {
             if counted {
@@ -77,9 +77,9 @@ pub fn group(
                 ..Group::default()
             });
             g.count += 1;
-            g.self_size += s.self_size[node];
+            g.self_size += s.self_size.get(node);
             if open[k as usize] == 0 {
-                g.retained_size += d.retained[node];
+                g.retained_size += d.retained.get(node);
             }
             open[k as usize] += 1;
         }

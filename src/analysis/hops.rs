@@ -53,11 +53,11 @@ pub fn read(s: &Snapshot, c: &Classes, d: &Dominators, edges: &[usize]) -> Path 
     let mut collection: Option<(usize, &'static str)> = None;
     let mut from = super::dominators::ROOT;
     for (i, &e) in edges.iter().enumerate() {
-        let to = s.edge_to[e] as usize;
+        let to = s.target(e);
         let name = s.string(s.edge_name[e]);
         let kind = s.edge_type_name(e);
         let last = i + 1 == edges.len();
-        let next_to = edges.get(i + 1).map(|&n| s.edge_to[n] as usize);
+        let next_to = edges.get(i + 1).map(|&n| s.target(n));
         if !last && i > 0 && is_context(to) {
             scope = match (name, s.node_type_name(from)) {
                 _ if scripts => Scope::TopLevel,
@@ -99,8 +99,8 @@ pub fn read(s: &Snapshot, c: &Classes, d: &Dominators, edges: &[usize]) -> Path 
             edge_type: edge_type.to_string(),
             node: node_label(s, c, to),
             id: s.node_id[to],
-            self_size: s.self_size[to],
-            retained: d.retained[to],
+            self_size: s.self_size.get(to),
+            retained: d.retained.get(to),
         });
         from = to;
     }
@@ -175,7 +175,7 @@ fn entry(s: &Snapshot, c: &Classes, table: usize, e: usize, kind: &str) -> Strin
     let slot = |i: u64| {
         s.edges(table)
             .find(|&x| slot_index(s, x) == Some(i))
-            .map(|x| s.edge_to[x] as usize)
+            .map(|x| s.target(x))
     };
     let Some(i) = slot_index(s, e) else {
         return "(map entry)".to_string();

@@ -15,6 +15,7 @@ mod order;
 mod owned;
 mod paths;
 mod progress;
+mod sizes;
 mod snapshot;
 
 use std::collections::HashMap;
@@ -74,7 +75,7 @@ pub fn summary(file: &Path, top: usize, progress: &Progress) -> Result<Summary, 
     let summary = Summary {
         nodes: s.node_count() as u64,
         edges: s.edge_count() as u64,
-        total_size: s.self_size.iter().sum(),
+        total_size: s.self_size.total(),
         by_count: top_by(|g| g.count),
         by_self_size: top_by(|g| g.self_size),
         by_retained_size: top_by(|g| g.retained_size),
@@ -199,7 +200,7 @@ fn typical_members(
     // (group, retainer's class) -> (members held, largest member)
     let mut tally: HashMap<(usize, usize), (u64, usize)> = HashMap::new();
     for n in 0..s.node_count() {
-        if !member(n) || s.self_size[n] == 0 {
+        if !member(n) || s.self_size.get(n) == 0 {
             continue;
         }
         let Some(&g) = index.get(&c.of[n]) else {
@@ -210,13 +211,13 @@ fn typical_members(
         };
         let entry = tally.entry((g, c.of[parent] as usize)).or_insert((0, n));
         entry.0 += 1;
-        if d.retained[n] > d.retained[entry.1] {
+        if d.retained.get(n) > d.retained.get(entry.1) {
             entry.1 = n;
         }
     }
     let mut best: Vec<Option<(u64, u64, usize)>> = vec![None; groups.len()];
     for ((g, _), (count, node)) in tally {
-        let candidate = (count, d.retained[node], node);
+        let candidate = (count, d.retained.get(node), node);
         if best[g].is_none_or(|b| candidate > b) {
             best[g] = Some(candidate);
         }

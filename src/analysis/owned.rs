@@ -47,10 +47,10 @@ pub fn transfer(s: &mut Snapshot) {
     while let Some(node) = work.pop() {
         let by = owner[node as usize];
         for e in s.edges(node as usize) {
-            if Some(s.edge_type[e]) == weak {
+            if Some(s.edge_type(e)) == weak {
                 continue;
             }
-            let to = s.edge_to[e];
+            let to = s.target(e) as u32;
             match owner[to as usize] {
                 UNVISITED => {
                     owner[to as usize] = by;
@@ -70,8 +70,8 @@ pub fn transfer(s: &mut Snapshot) {
         let o = o as usize;
         let moves = o != node && o < SHARED as usize && o != ROOT;
         if moves && Some(s.node_type[o] as usize) != synthetic {
-            let size = std::mem::take(&mut s.self_size[node]);
-            s.self_size[o] += size;
+            let size = s.self_size.take(node);
+            s.self_size.add(o, size);
         }
     }
 }
@@ -79,7 +79,7 @@ pub fn transfer(s: &mut Snapshot) {
 /// The root holds something else than synthetic nodes (or DevTools' DOM trees root).
 fn has_user_roots(s: &Snapshot) -> bool {
     s.edges(ROOT).any(|e| {
-        let to = s.edge_to[e] as usize;
+        let to = s.target(e);
         s.node_type_name(to) != "synthetic" || s.is_dom_trees_root(to)
     })
 }
@@ -118,9 +118,9 @@ mod tests {
             ("hidden", "", 7, &[]),
             ("array", "", 9, &[]),
         ]);
-        let total: u64 = s.self_size.iter().sum();
+        let total = s.self_size.total();
         transfer(&mut s);
-        assert_eq!(s.self_size, [0, 10, 327, 0, 40, 50, 600, 0, 9]);
-        assert_eq!(s.self_size.iter().sum::<u64>(), total);
+        assert_eq!(s.self_size.to_vec(), [0, 10, 327, 0, 40, 50, 600, 0, 9]);
+        assert_eq!(s.self_size.total(), total);
     }
 }

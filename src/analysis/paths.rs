@@ -38,7 +38,7 @@ impl Retainers {
         for user_roots in [true, false] {
             let mut depth: Vec<u32> = Vec::new();
             for e in s.edges(ROOT) {
-                let to = s.edge_to[e] as usize;
+                let to = s.target(e);
                 if parent[to] == NONE && (s.node_type_name(to) != "synthetic") == user_roots {
                     parent[to] = ROOT as u32;
                     depth.push(to as u32);
@@ -49,7 +49,7 @@ impl Retainers {
                 for &node in &depth {
                     let node = node as usize;
                     for e in s.edges(node) {
-                        let to = s.edge_to[e] as usize;
+                        let to = s.target(e);
                         if !essential.holds(s, node, e) {
                             continue;
                         }
@@ -96,8 +96,7 @@ impl Retainers {
     /// The edge the search took from `from` to `to`: the first that holds
     /// (any of the root's).
     fn edge(&self, s: &Snapshot, from: usize, to: usize) -> Option<usize> {
-        s.edges(from).find(|&e| {
-            s.edge_to[e] as usize == to && (from == ROOT || self.essential.holds(s, from, e))
-        })
+        s.edges(from)
+            .find(|&e| s.target(e) == to && (from == ROOT || self.essential.holds(s, from, e)))
     }
 }

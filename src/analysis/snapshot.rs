@@ -12,6 +12,7 @@ use flate2::read::MultiGzDecoder;
 use super::ahead::{self, Ahead};
 use super::inflate;
 use super::json::{Lexer, Value};
+use super::sizes::Sizes;
 use super::{AnalysisError, Progress};
 
 /// One heap snapshot's graph.
@@ -27,7 +28,7 @@ pub struct Snapshot {
     pub node_type: Vec<u8>,
     pub node_name: Vec<u32>,
     pub node_id: Vec<u32>,
-    pub self_size: Vec<u64>,
+    pub self_size: Sizes,
     /// The `detachedness` field (0 unknown, 1 attached, 2 detached) while
     /// reading; then empty (see `propagate_detachedness`).
     detachedness: Vec<u8>,
@@ -35,12 +36,13 @@ pub struct Snapshot {
     detached: Bits,
     /// Node `n`'s edges are `first_edge[n]..first_edge[n + 1]`.
     pub first_edge: Vec<u32>,
-    /// Per edge.
-    pub edge_type: Vec<u8>,
-    /// A string index, or the element index for element and hidden edges.
+    /// Per edge: the target's node ordinal, shifted left by `type_bits`,
+    /// and the edge's type.
+    edge_to: Vec<u32>,
+    type_bits: u32,
+    /// Per edge: a string index, or the element index for element and
+    /// hidden edges.
     pub edge_name: Vec<u32>,
-    /// The target's node ordinal.
-    pub edge_to: Vec<u32>,
     /// Where the constructors of objects (node type `object`) and the
     /// functions of closures were defined: (node, [script id, line, column]),
     /// by node; from the `locations` section, raw until the whole file is
@@ -182,6 +184,11 @@ pub(super) struct Meta {
 }
 
 impl Meta {
+    /// The bits an edge type takes (see `Snapshot::edge_to`).
+    fn type_bits(&self) -> u32 {
+        (self.edge_types.len().max(2) - 1).ilog2() + 1
+    }
+
     /// The first value of the edges' second half (a record's), if there are
     /// `from` edges or more.
     pub(super) fn edges_half(&self, from: u64) -> Option<u64> {
@@ -533,7 +540,7 @@ impl Meta {
             _ => Err(bad(&format!("snapshot.{key} (a whole number below 2^32)"))),
         };
         let capture = v.get("leakguard").and_then(|l| l.get("capture"));
-        Ok(Meta {
+        let meta = Meta {
             fork: matches!(capture, Some(Value::Str(c)) if c == "fork"),
             node_fields: node_fields.len(),
             edge_fields: edge_fields.len(),
@@ -560,7 +567,16 @@ impl Meta {
                 ];
                 Some((fields.len(), positions))
             }),
-        })
+        };
+        // An edge's type shares its 32 bits with the target's ordinal.
+        let nodes = 1u64 << (32 - meta.type_bits());
+        if meta.node_count >= nodes {
+            return Err(bad(&format!(
+                "snapshot.node_count below {nodes} with {} edge types",
+                meta.edge_types.len()
+            )));
+        }
+        Ok(meta)
     }
 }
 
@@ -575,7 +591,7 @@ fn first_room(declared: u64, fields: usize, left: Option<u64>) -> usize {
 /// Appends `x`, growing `v` (at most to `cap` items) when full; running out
 /// of memory is an error, not an abort.
 #[inline]
-fn put<T>(v: &mut Vec<T>, x: T, cap: usize) -> Result<(), String> {
+pub(super) fn put<T>(v: &mut Vec<T>, x: T, cap: usize) -> Result<(), String> {
     if v.len() == v.capacity() {
         let more = (v.len().max(GROW_FROM as usize)).min(cap.saturating_sub(v.len()).max(1));
         v.try_reserve_exact(more).map_err(|_| {
@@ -691,6 +707,7 @@ fn read_nodes<R: BufRead>(
     if want == Want::Graph {
         s.node_types = m.node_types.clone();
         s.edge_types = m.edge_types.clone();
+        s.type_bits = m.type_bits();
         s.heap = heap_types(&m.node_types);
         let reserve = (|| {
             s.node_type.try_reserve_exact(room)?;
@@ -730,7 +747,7 @@ fn read_nodes<R: BufRead>(
                 return Err("self sizes summing to less than 2^63 bytes".to_string());
             }
             if want == Want::Graph {
-                put(&mut s.self_size, v, n)?;
+                s.self_size.put(v, n)?;
             }
         } else if Some(f) == m.detachedness {
             if want == Want::Graph {
@@ -813,7 +830,6 @@ pub(super) fn read_edges<R: BufRead>(
     let records_left = m.edge_count_total - first / m.edge_fields as u64;
     let room = first_room(records_left, m.edge_fields, left);
     let reserve = (|| {
-        s.edge_type.try_reserve_exact(room)?;
         s.edge_name.try_reserve_exact(room)?;
         s.edge_to.try_reserve_exact(room)
     })();
@@ -827,7 +843,8 @@ pub(super) fn read_edges<R: BufRead>(
     records.values = first;
     let node_values = m.node_count * m.node_fields as u64;
     let bound = m.string_bound();
-    let (mut ty, mut name, mut name_at) = (0u64, 0u64, 0u64);
+    let (mut ty, mut to, mut name, mut name_at) = (0u64, 0u32, 0u64, 0u64);
+    let type_bits = m.type_bits();
     let highest = &mut s.highest_name;
     let opened = match part {
         Part::Tail(_) => true,
@@ -847,7 +864,7 @@ pub(super) fn read_edges<R: BufRead>(
             if !exact || v >= node_values {
                 return Err(format!("to_node values that index a node, found {v}"));
             }
-            put(&mut s.edge_to, node as u32, e)?;
+            to = node as u32;
         }
         if records.ended() {
             // The type may come after the name: check the name once both are read.
@@ -857,7 +874,7 @@ pub(super) fn read_edges<R: BufRead>(
                     *highest = (name, name_at);
                 }
             }
-            put(&mut s.edge_type, ty as u8, e)?;
+            put(&mut s.edge_to, to << type_bits | ty as u32, e)?;
             put(&mut s.edge_name, name as u32, e)?;
         }
         Ok(())
@@ -938,13 +955,13 @@ impl Snapshot {
             node_type: Vec::new(),
             node_name: Vec::new(),
             node_id: Vec::new(),
-            self_size: Vec::new(),
+            self_size: Sizes::default(),
             detachedness: Vec::new(),
             detached: Bits::new(0),
             first_edge: Vec::new(),
-            edge_type: Vec::new(),
-            edge_name: Vec::new(),
             edge_to: Vec::new(),
+            type_bits: 0,
+            edge_name: Vec::new(),
             locations: Vec::new(),
             strings: Vec::new(),
             string_ends: Vec::new(),
@@ -957,10 +974,8 @@ impl Snapshot {
     /// The edges (and their highest name) another reader read after these.
     pub(super) fn append_edges(&mut self, more: Snapshot) {
         if self.edge_to.is_empty() {
-            (self.edge_type, self.edge_name, self.edge_to) =
-                (more.edge_type, more.edge_name, more.edge_to);
+            (self.edge_name, self.edge_to) = (more.edge_name, more.edge_to);
         } else {
-            self.edge_type.extend_from_slice(&more.edge_type);
             self.edge_name.extend_from_slice(&more.edge_name);
             self.edge_to.extend_from_slice(&more.edge_to);
         }
@@ -1043,9 +1058,9 @@ impl Snapshot {
                     continue;
                 }
                 for e in self.edges(node as usize) {
-                    let t = Some(self.edge_type[e]);
+                    let t = Some(self.edge_type(e));
                     if t != hidden && t != weak {
-                        let child = self.edge_to[e] as usize;
+                        let child = self.target(e);
                         w.visit(child, to, is_native(child));
                     }
                 }
@@ -1117,6 +1132,18 @@ impl Snapshot {
         self.bytes(i).first().is_some_and(u8::is_ascii_digit)
     }
 
+    /// Edge `e`'s target node.
+    #[inline]
+    pub fn target(&self, e: usize) -> usize {
+        (self.edge_to[e] >> self.type_bits) as usize
+    }
+
+    /// Edge `e`'s type (an index into `edge_types`).
+    #[inline]
+    pub fn edge_type(&self, e: usize) -> u8 {
+        (self.edge_to[e] & ((1 << self.type_bits) - 1)) as u8
+    }
+
     pub fn edges(&self, node: usize) -> std::ops::Range<usize> {
         self.first_edge[node] as usize..self.first_edge[node + 1] as usize
     }
@@ -1143,7 +1170,7 @@ impl Snapshot {
 
     pub fn edge_type_name(&self, edge: usize) -> &str {
         self.edge_types
-            .get(self.edge_type[edge] as usize)
+            .get(self.edge_type(edge) as usize)
             .map_or("?", String::as_str)
     }
 }
@@ -1170,9 +1197,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.node_id, [1, 3]);
-        assert_eq!(s.self_size, [0, 48]);
+        assert_eq!(s.self_size.to_vec(), [0, 48]);
         assert_eq!(s.string(s.node_name[1]), "Thing");
-        assert_eq!((s.edges(0), s.edge_to[0]), (0..1, 1));
+        assert_eq!((s.edges(0), s.target(0)), (0..1, 1));
     }
 
     #[test]
@@ -1214,8 +1241,9 @@ mod tests {
 
     #[test]
     fn declared_counts_cannot_allocate_more_than_the_bytes_hold() {
-        // 1e15 and 2^32 are refused; 2^32 - 1 is believed only as far as the
-        // file can hold it, and reported where the array ends.
+        // 1e15 and 2^32 are refused, and so is 2^31 with two edge types (a
+        // bit of each edge goes to its type); 2^31 - 1 is believed only as
+        // far as the file can hold it, and reported where the array ends.
         for (count, expected) in [
             ("1e15", "snapshot.node_count (a whole number below 2^32)"),
             (
@@ -1223,7 +1251,11 @@ mod tests {
                 "snapshot.node_count (a whole number below 2^32)",
             ),
             ("2.5", "snapshot.node_count (a whole number below 2^32)"),
-            ("4294967295", "21474836475 node values"),
+            (
+                "2147483648",
+                "snapshot.node_count below 2147483648 with 2 edge types",
+            ),
+            ("2147483647", "10737418235 node values"),
         ] {
             let json = format!(
                 r#"{HEAD}"node_count":{count},"edge_count":0}},"nodes":[1,0,1,0,0],"edges":[],"strings":[""]}}"#
@@ -1430,12 +1462,12 @@ mod tests {
                     assert!(s.node_type.capacity() <= 31 && s.edge_to.capacity() <= 31 * 4);
                     assert_eq!(s.first_edge.len(), s.node_count() + 1);
                     assert_eq!(*s.first_edge.last().unwrap() as usize, s.edge_count());
-                    assert!(s.edge_to.iter().all(|&t| (t as usize) < s.node_count()));
+                    assert!((0..s.edge_count()).all(|e| s.target(e) < s.node_count()));
                     // The whole analysis runs on whatever graph was read.
-                    let total: u64 = s.self_size.iter().sum();
+                    let total = s.self_size.total();
                     super::super::owned::transfer(&mut s);
                     let d = super::super::dominators::compute(&s);
-                    assert_eq!(d.retained[0], total, "every node is under the root");
+                    assert_eq!(d.retained.get(0), total, "every node is under the root");
                     let c = super::super::classes::compute(&s);
                     super::super::groups::group(&s, &d, &c, |_| true);
                 }
@@ -1484,8 +1516,8 @@ mod tests {
             match (&one, &two) {
                 (Ok(a), Ok(b)) => {
                     assert_eq!(
-                        (&a.edge_type, &a.edge_name, &a.edge_to, a.highest_name),
-                        (&b.edge_type, &b.edge_name, &b.edge_to, b.highest_name),
+                        (&a.edge_name, &a.edge_to, a.highest_name),
+                        (&b.edge_name, &b.edge_to, b.highest_name),
                         "case {case}"
                     );
                     assert_eq!((&a.node_id, &a.first_edge), (&b.node_id, &b.first_edge));
