@@ -149,39 +149,12 @@ pub fn compute(s: &Snapshot) -> Dominators {
         .collect();
     drop(held);
 
-    // Post-order from the root, iteratively; the root's frame goes on to
-    // the orphans once its own edges are done.
     let mut order = vec![NONE; n]; // node -> post-order index
-    let mut reached = 0;
-    let mut stack: Vec<(u32, u32)> = vec![(ROOT as u32, s.first_edge[ROOT])];
-    let mut next_orphan = 0;
-    let mut visited = Bits::new(n);
-    visited.set(ROOT);
-    while let Some(top) = stack.last_mut() {
-        let (node, next) = (top.0 as usize, top.1 as usize);
-        let to = if next < s.first_edge[node + 1] as usize {
-            top.1 += 1;
-            essential.get(next).then_some(s.target(next))
-        } else if node == ROOT && next_orphan < orphans.len() {
-            next_orphan += 1;
-            Some(orphans[next_orphan - 1] as usize)
-        } else {
-            order[node] = reached as u32;
-            reached += 1;
-            stack.pop();
-            continue;
-        };
-        if let Some(to) = to.filter(|&to| !visited.get(to)) {
-            visited.set(to);
-            stack.push((to as u32, s.first_edge[to]));
-        }
-    }
-    drop(visited);
+    let reached = post_order(s, &essential, &orphans, |node, o| order[node] = o);
     let root = (reached - 1) as u32; // the root's post-order index: the highest
 
     // Predecessors in post-order space: essential edges between reached
     // nodes, and the root's for each orphan.
-    let mut pred_start = vec![0u32; reached + 1];
     let preds_of = |from: usize, add: &mut dyn FnMut(u32, u32)| {
         let from_order = order[from];
         if from_order == NONE {
@@ -199,40 +172,49 @@ pub fn compute(s: &Snapshot) -> Dominators {
             }
         }
     };
-    // A node with one predecessor has it as its dominator from the start,
-    // and needs no list: `doms` keeps the first predecessor counted, and
-    // only the others' lists are stored. Counted at each list's own index
-    // and summed into its end, then filled from the end down:
+    // A node reached from one node only has it as its dominator from the
+    // start: `doms` keeps the first predecessor seen, and only the others
+    // (`several`, numbered by `Rank`) get a list. Counted at each list's
+    // own index and summed into its end, then filled from the end down:
     // `pred_start` is its own cursor and ends at each list's start.
     let mut doms = vec![NONE; reached];
+    let mut several = Bits::new(reached);
     for from in 0..n {
-        preds_of(from, &mut |to, from_order| {
-            let to = to as usize;
-            if pred_start[to] == 0 {
-                doms[to] = from_order;
-            }
-            pred_start[to] += 1;
+        preds_of(from, &mut |to, from_order| match doms[to as usize] {
+            NONE => doms[to as usize] = from_order,
+            first if first != from_order => several.set(to as usize),
+            _ => {}
         });
     }
-    for (count, dom) in pred_start.iter_mut().zip(&mut doms) {
-        match *count {
-            1 => *count = 0,
-            _ => *dom = NONE,
-        }
+    let rank = Rank::new(&several, reached);
+    let mut pred_start = vec![0u32; rank.count + 1];
+    for from in 0..n {
+        preds_of(from, &mut |to, _| {
+            if several.get(to as usize) {
+                pred_start[rank.of(&several, to as usize)] += 1;
+            }
+        });
     }
-    for i in 1..=reached {
+    for i in 1..pred_start.len() {
         pred_start[i] += pred_start[i - 1];
     }
-    let mut preds = vec![0u32; pred_start[reached] as usize];
+    let mut preds = vec![0u32; pred_start[rank.count] as usize];
     for from in 0..n {
         preds_of(from, &mut |to, from_order| {
-            if doms[to as usize] == NONE {
-                pred_start[to as usize] -= 1;
-                preds[pred_start[to as usize] as usize] = from_order;
+            if several.get(to as usize) {
+                let list = rank.of(&several, to as usize);
+                pred_start[list] -= 1;
+                preds[pred_start[list] as usize] = from_order;
             }
         });
     }
-    drop(essential);
+    // Walked again once the dominators are known: the lists are the peak.
+    drop(order);
+    for (b, dom) in doms.iter_mut().enumerate() {
+        if several.get(b) {
+            *dom = NONE;
+        }
+    }
 
     // Cooper-Harvey-Kennedy, over the nodes with lists. In post-order
     // space a higher index is nearer the root; on the first pass, a
@@ -242,9 +224,10 @@ pub fn compute(s: &Snapshot) -> Dominators {
     let mut changed = true;
     while changed {
         changed = false;
-        for b in (0..root as usize).rev() {
+        for b in (0..root as usize).rev().filter(|&b| several.get(b)) {
+            let list = rank.of(&several, b);
             let mut new_idom = NONE;
-            for &p in &preds[pred_start[b] as usize..pred_start[b + 1] as usize] {
+            for &p in &preds[pred_start[list] as usize..pred_start[list + 1] as usize] {
                 if first && (p as usize) < b {
                     continue;
                 }
@@ -263,19 +246,16 @@ pub fn compute(s: &Snapshot) -> Dominators {
     drop(preds);
     drop(pred_start);
 
-    // Back from post-order space (built only now: the predecessor lists
-    // were the peak).
+    // Back from post-order space.
     let mut by_order = vec![0u32; reached]; // post-order index -> node
-    let mut unreached = Bits::new(n);
-    for (node, &o) in order.iter().enumerate() {
-        match o {
-            NONE => unreached.set(node),
-            o => by_order[o as usize] = node as u32,
-        }
-    }
-    drop(order);
+    post_order(s, &essential, &orphans, |node, o| {
+        by_order[o as usize] = node as u32
+    });
+    drop(essential);
     let mut idom = vec![ROOT as u32; n];
+    let mut numbered = Bits::new(n);
     for (o, &node) in by_order.iter().enumerate() {
+        numbered.set(node as usize);
         let d = doms[o];
         idom[node as usize] = if d == NONE {
             ROOT as u32
@@ -292,11 +272,71 @@ pub fn compute(s: &Snapshot) -> Dominators {
         retained.add(d, retained.get(node as usize));
     }
     for node in 0..n {
-        if unreached.get(node) {
+        if !numbered.get(node) {
             retained.add(ROOT, retained.get(node));
         }
     }
     Dominators { idom, retained }
+}
+
+/// Numbers the nodes in post-order from the root over the essential
+/// edges, iteratively; the root's frame goes on to the orphans once its own
+/// edges are done. Gives each node reached its index; returns how many.
+fn post_order(
+    s: &Snapshot,
+    essential: &Bits,
+    orphans: &[u32],
+    mut number: impl FnMut(usize, u32),
+) -> usize {
+    let mut reached = 0;
+    let mut stack: Vec<(u32, u32)> = vec![(ROOT as u32, s.first_edge[ROOT])];
+    let mut next_orphan = 0;
+    let mut visited = Bits::new(s.node_count());
+    visited.set(ROOT);
+    while let Some(top) = stack.last_mut() {
+        let (node, next) = (top.0 as usize, top.1 as usize);
+        let to = if next < s.first_edge[node + 1] as usize {
+            top.1 += 1;
+            essential.get(next).then_some(s.target(next))
+        } else if node == ROOT && next_orphan < orphans.len() {
+            next_orphan += 1;
+            Some(orphans[next_orphan - 1] as usize)
+        } else {
+            number(node, reached as u32);
+            reached += 1;
+            stack.pop();
+            continue;
+        };
+        if let Some(to) = to.filter(|&to| !visited.get(to)) {
+            visited.set(to);
+            stack.push((to as u32, s.first_edge[to]));
+        }
+    }
+    reached
+}
+
+/// The index of a set bit among the set bits: a count per 64 bits.
+struct Rank {
+    before: Vec<u32>,
+    count: usize,
+}
+
+impl Rank {
+    fn new(bits: &Bits, len: usize) -> Self {
+        let mut before = Vec::with_capacity(len.div_ceil(64));
+        let mut count = 0;
+        for word in 0..len.div_ceil(64) {
+            before.push(count as u32);
+            count += bits.word(word).count_ones() as usize;
+        }
+        Rank { before, count }
+    }
+
+    #[inline]
+    fn of(&self, bits: &Bits, i: usize) -> usize {
+        let below = bits.word(i >> 6) & ((1u64 << (i & 63)) - 1);
+        self.before[i >> 6] as usize + below.count_ones() as usize
+    }
 }
 
 fn intersect(doms: &[u32], mut a: u32, mut b: u32) -> u32 {

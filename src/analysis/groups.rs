@@ -4,7 +4,8 @@
 //! would be counted twice).
 
 use super::classes::Classes;
-use super::dominators::{Dominators, ROOT};
+use super::dominators::ROOT;
+use super::sizes::Sizes;
 use super::snapshot::Snapshot;
 
 #[derive(Clone, Debug, Default)]
@@ -30,30 +31,33 @@ pub fn is_user_object(s: &Snapshot, node: usize) -> bool {
 }
 
 /// Groups the nodes for which `member` holds, largest retained size first
-/// (then largest self size, then by name).
+/// (then largest self size, then by name). Takes the immediate dominators:
+/// they become the tree's child lists.
 pub fn group(
     s: &Snapshot,
-    d: &Dominators,
+    idom: Vec<u32>,
+    retained: &Sizes,
     c: &Classes,
     member: impl Fn(usize) -> bool,
 ) -> Vec<Group> {
     let n = s.node_count();
-    // Dominator-tree children, to walk it from the root.
+    // Dominator-tree children, to walk it from the root. Counted at each
+    // list's own index and summed into its end, then filled from the end
+    // down: `first` is its own cursor and ends at each list's start.
     let mut first = vec![0u32; n + 1];
     for node in 1..n {
-        first[d.idom[node] as usize + 1] += 1;
+        first[idom[node] as usize] += 1;
     }
     for i in 0..n {
         first[i + 1] += first[i];
     }
-    let mut fill = first.clone();
     let mut children = vec![0u32; n.saturating_sub(1)];
-    for node in 1..n {
-        let p = d.idom[node] as usize;
-        children[fill[p] as usize] = node as u32;
-        fill[p] += 1;
+    for node in (1..n).rev() {
+        let p = idom[node] as usize;
+        first[p] -= 1;
+        children[first[p] as usize] = node as u32;
     }
-    drop(fill);
+    drop(idom);
 
     let mut groups: Vec<Option<Group>> = vec![None; c.names.len()];
     // How many members of each class are on the current dominator-tree path.
@@ -79,7 +83,7 @@ pub fn group(
             g.count += 1;
             g.self_size += s.self_size.get(node);
             if open[k as usize] == 0 {
-                g.retained_size += d.retained.get(node);
+                g.retained_size += retained.get(node);
             }
             open[k as usize] += 1;
         }

@@ -6,7 +6,7 @@
 
 use super::classes::Classes;
 use super::code;
-use super::dominators::Dominators;
+use super::sizes::Sizes;
 use super::snapshot::Snapshot;
 
 #[derive(Clone, Debug)]
@@ -43,7 +43,7 @@ enum Scope {
     Unknown,
 }
 
-pub fn read(s: &Snapshot, c: &Classes, d: &Dominators, edges: &[usize]) -> Path {
+pub fn read(s: &Snapshot, c: &Classes, retained: &Sizes, edges: &[usize]) -> Path {
     let mut hops = Vec::new();
     let mut folded = 0;
     let is_context = |n: usize| s.string(s.node_name[n]) == "system / Context";
@@ -100,7 +100,7 @@ pub fn read(s: &Snapshot, c: &Classes, d: &Dominators, edges: &[usize]) -> Path 
             node: node_label(s, c, to),
             id: s.node_id[to],
             self_size: s.self_size.get(to),
-            retained: d.retained.get(to),
+            retained: retained.get(to),
         });
         from = to;
     }
@@ -312,7 +312,12 @@ mod tests {
 
     fn path_to(s: &Snapshot, node: usize) -> Path {
         let (c, d) = (classes::compute(s), dominators::compute(s));
-        read(s, &c, &d, &Retainers::new(s).edges(s, node).unwrap())
+        read(
+            s,
+            &c,
+            &d.retained,
+            &Retainers::new(s).edges(s, node).unwrap(),
+        )
     }
 
     fn labels(p: &Path) -> Vec<(String, String)> {

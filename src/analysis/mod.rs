@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 pub use groups::Group;
 pub use hops::Hop;
 pub use progress::Progress;
+use sizes::Sizes;
 use snapshot::Bits;
 
 /// Totals and the top constructors of one snapshot.
@@ -60,7 +61,7 @@ pub fn summary(file: &Path, top: usize, progress: &Progress) -> Result<Summary, 
     progress.phase("reading");
     let mut s = snapshot::read(file, progress).map_err(|e| e.in_file(file))?;
     let (d, c) = model(&mut s, progress);
-    let all = groups::group(&s, &d, &c, |_| true);
+    let all = groups::group(&s, d.idom, &d.retained, &c, |_| true);
     let top_by = |key: fn(&Group) -> u64| {
         let mut g = all.clone();
         g.sort_by(|a, b| {
@@ -154,19 +155,20 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
     });
     let (leaked, c) = others?;
     let leaked = |n: usize| leaked.get(n) && groups::is_user_object(&s3, n);
-    let mut all = groups::group(&s3, &d, &c, leaked);
+    let retained = d.retained;
+    let mut all = groups::group(&s3, d.idom, &retained, &c, leaked);
     let count = all.iter().map(|g| g.count).sum();
     all.truncate(top);
     progress.phase("retainer paths");
     let retainers = paths::Retainers::new(&s3);
-    let typical = typical_members(&s3, &d, &c, &retainers, &all, leaked);
+    let typical = typical_members(&s3, &retained, &c, &retainers, &all, leaked);
     let groups = all
         .into_iter()
         .zip(typical)
         .map(|(group, member)| LeakGroup {
             path: member
                 .and_then(|m| retainers.edges(&s3, m))
-                .map(|edges| hops::read(&s3, &c, &d, &edges)),
+                .map(|edges| hops::read(&s3, &c, &retained, &edges)),
             group,
         })
         .collect();
@@ -186,7 +188,7 @@ pub fn diff(files: [&Path; 3], top: usize, progress: &Progress) -> Result<Diff, 
 /// member held by one.
 fn typical_members(
     s: &snapshot::Snapshot,
-    d: &dominators::Dominators,
+    retained: &Sizes,
     c: &classes::Classes,
     retainers: &paths::Retainers,
     groups: &[Group],
@@ -211,13 +213,13 @@ fn typical_members(
         };
         let entry = tally.entry((g, c.of[parent] as usize)).or_insert((0, n));
         entry.0 += 1;
-        if d.retained.get(n) > d.retained.get(entry.1) {
+        if retained.get(n) > retained.get(entry.1) {
             entry.1 = n;
         }
     }
     let mut best: Vec<Option<(u64, u64, usize)>> = vec![None; groups.len()];
     for ((g, _), (count, node)) in tally {
-        let candidate = (count, d.retained.get(node), node);
+        let candidate = (count, retained.get(node), node);
         if best[g].is_none_or(|b| candidate > b) {
             best[g] = Some(candidate);
         }

@@ -258,6 +258,12 @@ impl Bits {
     pub fn clear(&mut self, i: usize) {
         self.0[i >> 6] &= !(1 << (i & 63));
     }
+
+    /// Bits `64 * i` to `64 * i + 63`.
+    #[inline]
+    pub fn word(&self, i: usize) -> u64 {
+        self.0[i]
+    }
 }
 
 /// Display strings longer than this are cut (V8 itself cuts string values
@@ -1469,7 +1475,7 @@ mod tests {
                     let d = super::super::dominators::compute(&s);
                     assert_eq!(d.retained.get(0), total, "every node is under the root");
                     let c = super::super::classes::compute(&s);
-                    super::super::groups::group(&s, &d, &c, |_| true);
+                    super::super::groups::group(&s, d.idom, &d.retained, &c, |_| true);
                 }
                 Ok(Parsed::Ids(_)) => unreachable!(),
                 Err(e) => {
